@@ -1,0 +1,1 @@
+//! Nacos access tokens (SPEC section 3).

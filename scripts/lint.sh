@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Formatting, clippy on every target, and the no_std build of the core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add thumbv7em-none-eabihf >/dev/null 2>&1
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== no_std build (thumbv7em-none-eabihf)"
+cargo build --locked -p nacoscrypt-core --no-default-features --target thumbv7em-none-eabihf
