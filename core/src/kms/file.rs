@@ -50,7 +50,10 @@ impl Keyring {
                 reason: "keyring file is larger than 1 MiB",
             });
         }
-        let mut text = Zeroizing::new(String::new());
+        // Sized up front so the buffer holding key material is never reallocated (and a stale,
+        // unwiped copy freed); `take` bounds a file that grows while being read.
+        let capacity = usize::try_from(meta.len()).unwrap_or(MAX_KEYRING_LEN) + 1;
+        let mut text = Zeroizing::new(String::with_capacity(capacity));
         file.take(MAX_KEYRING_LEN as u64 + 1)
             .read_to_string(&mut text)
             .map_err(io_error("reading the keyring file"))?;

@@ -120,11 +120,26 @@ impl Keyring {
 
     /// The keyring as text, in the format [`Keyring::parse`] reads (wiped on drop).
     pub fn to_text(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::with_capacity(64 + self.versions.len() * 128));
-        out.push_str("# nacoscrypt keyring: one key version a line; the last line of a key id is its primary.\n");
-        out.push_str(
-            "# key <key-id> <version-id> <base64 of 32 bytes>. Keep this file mode 0600.\n",
-        );
+        const HEADER: &str = "# nacoscrypt keyring: one key version a line; the last line of a key id is its primary.\n\
+                              # key <key-id> <version-id> <base64 of 32 bytes>. Keep this file mode 0600.\n";
+        // Exact capacity: the text holds key material, so it must never be reallocated (a
+        // reallocation would free a copy that is not wiped).
+        let len = HEADER.len()
+            + self
+                .versions
+                .iter()
+                .map(|v| {
+                    "key ".len()
+                        + v.key_id.len()
+                        + 1
+                        + v.version_id.len()
+                        + 1
+                        + b64::std_encoded_len(KEY_LEN)
+                        + 1
+                })
+                .sum::<usize>();
+        let mut out = Zeroizing::new(String::with_capacity(len));
+        out.push_str(HEADER);
         for v in &self.versions {
             out.push_str("key ");
             out.push_str(&v.key_id);
@@ -134,6 +149,7 @@ impl Keyring {
             b64::encode_std_append(&v.key, &mut out);
             out.push('\n');
         }
+        debug_assert_eq!(out.len(), len);
         out
     }
 
