@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Seeds the fuzz corpora from the project's test vectors (core/tests/vectors)."""
+import json
+import pathlib
+import hashlib
+
+here = pathlib.Path(__file__).resolve().parent
+vectors = here.parent / "core" / "tests" / "vectors"
+corpus = here / "corpus"
+
+
+def put(target: str, data: bytes) -> None:
+    d = corpus / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+local = json.loads((vectors / "config-local-kms.json").read_text())
+ecb = json.loads((vectors / "config-nacos-ecb.json").read_text())
+tokens = json.loads((vectors / "tokens.json").read_text())
+
+put("keyring_parse", local["keyring"].encode())
+for case in local["cases"] + local["must_fail"]:
+    fields = [case["dataId"], case["group"], case["tenant"], case["encryptedDataKey"], case["content"]]
+    put("config_decrypt", "\n".join(fields).encode())
+for case in local["cases"]:
+    suffix = case["dataId"].split("-")[-1]
+    selector = (0x80 if case["format"] == "v1" else 0) | (0 if "256" in case["dataId"] else 1)
+    put("config_roundtrip", bytes([selector]) + "\n".join([suffix, case["group"], case["tenant"], case["plaintext"]]).encode())
+for case in ecb["cases"] + ecb["must_fail"]:
+    put("config_decrypt", "\n".join(["cipher-kms-aes-256-x", "g", "", "", case["content"]]).encode())
+
+for case in tokens["secret_keys"]:
+    put("secret_key", case["secret"].encode())
+for case in tokens["sign"] + tokens["verify"]:
+    put("token_verify", case["token"].encode())
+    payload = case["token"].split(".")
+    if len(payload) == 3:
+        import base64
+        raw = payload[1] + "=" * (-len(payload[1]) % 4)
+        try:
+            put("claims_json", base64.urlsafe_b64decode(raw))
+        except Exception:
+            pass
+for doc in [b'{"sub":"nacos","exp":4102444800}', b'{"sub":"\\ud83d\\ude00","exp":1.5e3,"x":[{"y":null}]}',
+            b'{"exp":1,"sub":"a","sub":"b"}', b'{"sub":"a","exp":-9223372036854775808}']:
+    put("claims_json", doc)
+print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")
