@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 //!
-//! Every failure is an [`Error`]: a value that names what was wrong in its [`Display`] text and
+//! Every failure is an [`Error`]: a value that names what was wrong in its `Display` text and
 //! never carries key material or plaintext. [`Error::kind`] classifies it into an [`ErrorKind`],
 //! the stable vocabulary that the C result codes and the Python exception classes map onto one to
 //! one. Token errors also offer the Nacos server's own message ([`Error::nacos_message`]) for
@@ -309,7 +309,7 @@ pub enum Error {
     },
     /// A token secret key has a character the server's base64 decoder refuses.
     IllegalBase64Character {
-        /// Byte offset of the character in the (trimmed) input.
+        /// Byte offset in the input of the character the server's decoder stops at.
         position: usize,
     },
     /// A token secret key decodes to `bits` bits, fewer than 256.

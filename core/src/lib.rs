@@ -43,6 +43,7 @@ extern crate std;
 mod b64;
 pub mod config;
 pub mod error;
+mod gcm;
 pub mod kms;
 mod rng;
 pub mod secret;

@@ -1,5 +1,6 @@
 //! Property tests: random content round trips in both formats and all schemes.
 
+#![cfg(feature = "getrandom")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! The rules of SPEC 2, one test each: schemes, limits, formats, binding, keyring files.
 
+#![cfg(feature = "getrandom")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -7,6 +7,7 @@
 //! own copies of the secrets live in static memory or on the stack, never on the heap, so the
 //! only heap copies are the library's.
 
+#![cfg(feature = "getrandom")]
 #![allow(unsafe_code)] // a global allocator is unsafe by nature
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -4,18 +4,15 @@
 //! lp(group) ‖ lp(dataId) ‖ lp(encryptedDataKey), tenant normalised (`""` → `public`).
 
 use super::ConfigId;
-use crate::kms::{DataKey, KeyBytes, push_lp};
+use crate::gcm::{self, NONCE_LEN, TAG_LEN};
+use crate::kms::{DataKey, push_lp};
 use crate::rng::RandomSource;
 use crate::{Error, Result, SecretBytes, b64};
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce, Tag};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The marker that starts every `v1` content.
 pub(crate) const MARKER: &str = "nc1:";
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 const AAD_LABEL: &[u8] = b"nacoscrypt:v1";
 
 /// The AAD binding a `v1` envelope to its config and its wrapped data key.
@@ -49,15 +46,7 @@ pub(crate) fn encrypt(
     let mut raw = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
     raw.extend_from_slice(&nonce);
     raw.extend_from_slice(plaintext);
-    let body = (&mut raw[NONCE_LEN..]).into();
-    let nonce = Nonce::from(nonce);
-    let tag = match key.bytes() {
-        KeyBytes::Aes256(k) => Aes256Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, body),
-        KeyBytes::Aes128(k) => Aes128Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, body),
-    }
-    .map_err(|_| Error::InvalidArgument {
-        reason: "plaintext too long for AES-GCM",
-    })?;
+    let tag = gcm::seal(key.gcm_key(), &nonce, aad, &mut raw[NONCE_LEN..])?;
     raw.extend_from_slice(&tag);
     let mut out = String::with_capacity(MARKER.len() + b64::std_encoded_len(raw.len()));
     out.push_str(MARKER);
@@ -67,24 +56,12 @@ pub(crate) fn encrypt(
 
 /// Opens `body` (the content after `nc1:`), returning the plaintext bytes.
 pub(crate) fn decrypt(key: &DataKey, aad: &[u8], body: &str) -> Result<SecretBytes> {
-    let raw = b64::decode_std(body, "content")?;
-    if raw.len() < NONCE_LEN + TAG_LEN {
-        return Err(Error::AuthenticationFailed);
-    }
-    let (nonce, rest) = raw.split_at(NONCE_LEN);
-    let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-    let nonce = Nonce::try_from(nonce).map_err(|_| Error::AuthenticationFailed)?;
-    let tag = Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?;
-    let mut plaintext = SecretBytes::from(ciphertext.to_vec());
-    let buf = plaintext.as_mut_slice().into();
-    match key.bytes() {
-        KeyBytes::Aes256(k) => {
-            Aes256Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf, &tag)
-        }
-        KeyBytes::Aes128(k) => {
-            Aes128Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf, &tag)
-        }
-    }
-    .map_err(|_| Error::AuthenticationFailed)?;
-    Ok(plaintext)
+    // Decrypted in place: from here on the buffer may hold plaintext, so it is a SecretBytes.
+    let mut raw = SecretBytes::from(b64::decode_std(body, "content")?);
+    let (nonce, ciphertext, tag) =
+        gcm::split_sealed(raw.as_mut_slice()).ok_or(Error::AuthenticationFailed)?;
+    gcm::open(key.gcm_key(), &nonce, aad, ciphertext, &tag)?;
+    raw.drain_front(NONCE_LEN);
+    raw.truncate(raw.len() - TAG_LEN);
+    Ok(raw)
 }

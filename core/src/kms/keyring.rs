@@ -10,10 +10,9 @@
 //! with AAD `nacoscrypt:kms:v1` ‖ lp(name) ‖ lp(value) for each context pair sorted by name.
 
 use super::{Context, GeneratedDataKey, KeySpec, Kms, push_lp};
+use crate::gcm::{self, GcmKey, NONCE_LEN, TAG_LEN};
 use crate::rng::RandomSource;
 use crate::{CryptoRng, Error, Result, SecretBytes, b64};
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -30,8 +29,6 @@ const MAX_KEY_ID_LEN: usize = 128;
 pub(crate) const MAX_KEYRING_LEN: usize = 1 << 20;
 /// Longest blob accepted by [`Keyring::decrypt`], in characters.
 const MAX_BLOB_LEN: usize = 1 << 20;
-const IV_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 const AAD_LABEL: &[u8] = b"nacoscrypt:kms:v1";
 
 /// One key version: a 32-byte master key, wiped on drop.
@@ -237,29 +234,27 @@ impl Keyring {
             });
         }
         let raw = b64::decode_std(blob, "ciphertext blob")?;
-        if raw.len() < VERSION_ID_LEN + IV_LEN + TAG_LEN {
+        if raw.len() < VERSION_ID_LEN + NONCE_LEN + TAG_LEN {
             return Err(Error::BlobTooShort { len: raw.len() });
         }
-        let (version_id, rest) = raw.split_at(VERSION_ID_LEN);
+        let (version_id, sealed) = raw.split_at(VERSION_ID_LEN);
         let version_id = core::str::from_utf8(version_id).map_err(|_| Error::UnknownKeyVersion)?;
         let version = self
             .find_version(version_id)
             .ok_or(Error::UnknownKeyVersion)?;
-        let (iv, rest) = rest.split_at(IV_LEN);
-        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-        let mut plaintext = SecretBytes::from(ciphertext.to_vec());
-        let aad = context_aad(context);
-        let cipher = Aes256Gcm::new(&version.key.into());
-        cipher
-            .decrypt_inout_detached(
-                &Nonce::from(
-                    <[u8; IV_LEN]>::try_from(iv).map_err(|_| Error::AuthenticationFailed)?,
-                ),
-                &aad,
-                plaintext.as_mut_slice().into(),
-                &Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?,
-            )
-            .map_err(|_| Error::AuthenticationFailed)?;
+        // Decrypted in place in a buffer that is wiped on drop.
+        let mut plaintext = SecretBytes::copy_from(sealed);
+        let (nonce, body, tag) =
+            gcm::split_sealed(plaintext.as_mut_slice()).ok_or(Error::AuthenticationFailed)?;
+        gcm::open(
+            GcmKey::Aes256(&version.key),
+            &nonce,
+            &context_aad(context),
+            body,
+            &tag,
+        )?;
+        plaintext.drain_front(NONCE_LEN);
+        plaintext.truncate(plaintext.len() - TAG_LEN);
         Ok(plaintext)
     }
 
@@ -271,18 +266,19 @@ impl Keyring {
         rng: &mut RandomSource<'_>,
     ) -> Result<String> {
         let version = self.primary(key_id).ok_or(Error::UnknownKeyId)?;
-        let mut iv = [0u8; IV_LEN];
-        rng.fill(&mut iv)?;
-        let mut raw = Vec::with_capacity(VERSION_ID_LEN + IV_LEN + plaintext.len() + TAG_LEN);
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce)?;
+        let mut raw = Vec::with_capacity(VERSION_ID_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
         raw.extend_from_slice(version.version_id.as_bytes());
-        raw.extend_from_slice(&iv);
+        raw.extend_from_slice(&nonce);
         raw.extend_from_slice(plaintext);
-        let aad = context_aad(context);
-        let cipher = Aes256Gcm::new(&version.key.into());
-        let body = &mut raw[VERSION_ID_LEN + IV_LEN..];
-        let tag = cipher
-            .encrypt_inout_detached(&Nonce::from(iv), &aad, body.into())
-            .map_err(|_| Error::kms("plaintext too long for AES-GCM"))?;
+        let body = &mut raw[VERSION_ID_LEN + NONCE_LEN..];
+        let tag = gcm::seal(
+            GcmKey::Aes256(&version.key),
+            &nonce,
+            &context_aad(context),
+            body,
+        )?;
         raw.extend_from_slice(&tag);
         Ok(b64::encode_std(&raw))
     }

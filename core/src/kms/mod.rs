@@ -185,6 +185,13 @@ impl DataKey {
     pub(crate) fn bytes(&self) -> &KeyBytes {
         &self.0
     }
+
+    pub(crate) fn gcm_key(&self) -> crate::gcm::GcmKey<'_> {
+        match &self.0 {
+            KeyBytes::Aes128(k) => crate::gcm::GcmKey::Aes128(k),
+            KeyBytes::Aes256(k) => crate::gcm::GcmKey::Aes256(k),
+        }
+    }
 }
 
 impl fmt::Debug for DataKey {

@@ -1,1 +1,65 @@
-//! Nacos access tokens (SPEC section 3).
+//! Nacos access tokens (SPEC section 3): byte-compatible with the Nacos server's default auth
+//! plugin, and stricter than it where that is safe.
+//!
+//! - [`SecretKey`]: the server setting `nacos.core.auth.plugin.nacos.token.secret.key`, decoded
+//!   exactly as the server decodes it; the [`Algorithm`] follows from its length.
+//! - [`TokenManager`]: issues [`AccessToken`]s and verifies tokens into [`Claims`], with older
+//!   keys for rotation and a configurable leeway. Verification allocates nothing but the
+//!   returned subject.
+//! - [`TokenCache`]: the server's token cache (`token.cache.enable`).
+//! - [`ServerIdentity`]: the peer-server header check.
+//! - [`refresh_at_ms`] / [`needs_refresh`]: client refresh timing; [`LoginResponse`]: the login
+//!   answer.
+//! - [`AuthSettings`]: all of the above from a cluster's `application.properties` or the Docker
+//!   image's environment.
+//!
+//! Time comes in from the caller (`now` in Unix seconds, the cache's logins in milliseconds);
+//! with the `std` feature the `*_now` functions read the system clock.
+//!
+//! # Example
+//! ```
+//! use nacoscrypt_core::token::{SecretKey, TokenManager};
+//! use nacoscrypt_core::{Error, ErrorKind};
+//!
+//! let manager = TokenManager::new(SecretKey::from_bytes(&[42u8; 32])?);
+//! let token = manager.issue("nacos", 1_700_000_000)?;
+//! assert_eq!(manager.verify(&token.token, 1_700_000_000)?.sub, "nacos");
+//!
+//! let err = manager.verify(&token.token, 1_700_018_001).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::TokenExpired);
+//! assert_eq!(err.nacos_message(), Some("token expired!"));
+//! # Ok::<(), Error>(())
+//! ```
+
+mod cache;
+mod claims;
+mod identity;
+mod manager;
+mod refresh;
+mod secret;
+pub mod settings;
+mod sign;
+mod verify;
+
+pub use cache::{MAX_CACHE_ENTRIES, TokenCache};
+pub use claims::{Claims, MAX_JSON_DEPTH};
+pub use identity::{PUBLIC_DEFAULT_IDENTITY_KEY, PUBLIC_DEFAULT_IDENTITY_VALUE, ServerIdentity};
+pub use manager::{AccessToken, DEFAULT_VALIDITY_SECS, LoginResponse, TokenManager};
+pub use refresh::{needs_refresh, refresh_at_ms};
+pub use secret::{Algorithm, MAX_SECRET_TEXT_LEN, SecretKey};
+pub use settings::{AuthSettings, Properties};
+pub use verify::MAX_PAYLOAD_LEN;
+
+/// The system clock in Unix seconds (0 before the epoch).
+#[cfg(feature = "std")]
+pub(crate) fn unix_now_secs() -> i64 {
+    unix_now_millis().div_euclid(1000)
+}
+
+/// The system clock in Unix milliseconds (0 before the epoch).
+#[cfg(feature = "std")]
+pub(crate) fn unix_now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

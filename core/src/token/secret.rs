@@ -1,0 +1,545 @@
+//! Token secret keys (SPEC 3.1): decoded exactly as the Nacos server decodes them, the HMAC
+//! algorithm chosen by length, publicly known keys refused unless the caller opts in.
+
+use crate::rng::RandomSource;
+use crate::{CryptoRng, Error, Result, SecretBytes, SecretString, b64};
+use alloc::vec::Vec;
+use core::fmt;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+/// The HMAC-SHA2 algorithm of a token, chosen by the length of the secret key.
+///
+/// ```
+/// use nacoscrypt_core::token::Algorithm;
+///
+/// assert_eq!(Algorithm::Hs256.name(), "HS256");
+/// assert_eq!(Algorithm::Hs256.header(), "eyJhbGciOiJIUzI1NiJ9");
+/// assert_eq!(Algorithm::Hs512.signature_len(), 64);
+/// assert_eq!(Algorithm::for_key_len(48), Some(Algorithm::Hs384));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// HMAC-SHA-256, for keys of 32 to 47 bytes.
+    Hs256,
+    /// HMAC-SHA-384, for keys of 48 to 63 bytes.
+    Hs384,
+    /// HMAC-SHA-512, for keys of 64 bytes and more.
+    Hs512,
+}
+
+impl Algorithm {
+    /// All three, in order of strength.
+    pub const ALL: [Algorithm; 3] = [Self::Hs256, Self::Hs384, Self::Hs512];
+
+    /// The JWT name: `HS256`, `HS384` or `HS512`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::Hs384 => "HS384",
+            Self::Hs512 => "HS512",
+        }
+    }
+
+    /// The exact header part of a token signed with this algorithm: the base64url form of
+    /// `{"alg":"HS256"}` (or 384/512), as the server writes it.
+    pub const fn header(self) -> &'static str {
+        match self {
+            Self::Hs256 => "eyJhbGciOiJIUzI1NiJ9",
+            Self::Hs384 => "eyJhbGciOiJIUzM4NCJ9",
+            Self::Hs512 => "eyJhbGciOiJIUzUxMiJ9",
+        }
+    }
+
+    /// The length of the MAC in bytes (32, 48 or 64).
+    pub const fn signature_len(self) -> usize {
+        match self {
+            Self::Hs256 => 32,
+            Self::Hs384 => 48,
+            Self::Hs512 => 64,
+        }
+    }
+
+    /// The algorithm the server picks for a key of `len` bytes; `None` under 32 bytes.
+    pub const fn for_key_len(len: usize) -> Option<Self> {
+        match len {
+            0..=31 => None,
+            32..=47 => Some(Self::Hs256),
+            48..=63 => Some(Self::Hs384),
+            _ => Some(Self::Hs512),
+        }
+    }
+
+    /// The algorithm whose [`header`](Self::header) is exactly `header`.
+    pub fn from_header(header: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.header() == header)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Decoded bytes of the two publicly known keys of SPEC 3.1 (both printed in the Nacos docs).
+const PUBLICLY_KNOWN: [&[u8]; 2] = [
+    // VGhpc0lzTXlDdXN0b21TZWNyZXRLZXkwMTIzNDU2Nzg=
+    b"ThisIsMyCustomSecretKey012345678",
+    // SecretKey012345678901234567890123456789012345678901234567890123456789
+    &[
+        0x49, 0xe7, 0x2b, 0x7a, 0xd2, 0x9e, 0xcb, 0x4d, 0x76, 0xdf, 0x8e, 0x7a, 0xef, 0xcf, 0x74,
+        0xd7, 0x6d, 0xf8, 0xe7, 0xae, 0xfc, 0xf7, 0x4d, 0x76, 0xdf, 0x8e, 0x7a, 0xef, 0xcf, 0x74,
+        0xd7, 0x6d, 0xf8, 0xe7, 0xae, 0xfc, 0xf7, 0x4d, 0x76, 0xdf, 0x8e, 0x7a, 0xef, 0xcf, 0x74,
+        0xd7, 0x6d, 0xf8, 0xe7, 0xae, 0xfc,
+    ],
+];
+
+/// Longest secret key text accepted, in bytes (a denial-of-service bound far above any real key).
+pub const MAX_SECRET_TEXT_LEN: usize = 64 * 1024;
+
+/// A MAC keyed once; cloned for every operation so the key schedule is never recomputed.
+#[derive(Clone)]
+enum KeyedMac {
+    Hs256(Hmac<Sha256>),
+    Hs384(Hmac<Sha384>),
+    Hs512(Hmac<Sha512>),
+}
+
+/// A MAC value on the stack (up to 64 bytes).
+pub(crate) struct MacOutput {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl MacOutput {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// A token secret key: the decoded bytes (wiped on drop) and the HMAC keyed with them.
+///
+/// `Debug` prints only the algorithm. Build one from the server setting with
+/// [`from_base64`](Self::from_base64), which refuses the publicly known keys of the Nacos
+/// documentation; [`from_base64_allowing_publicly_known`](Self::from_base64_allowing_publicly_known)
+/// accepts them (for tests and migrations only).
+///
+/// # Example
+/// ```
+/// use nacoscrypt_core::token::{Algorithm, SecretKey};
+/// use nacoscrypt_core::ErrorKind;
+///
+/// let key = SecretKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v")?;
+/// assert_eq!(key.algorithm(), Algorithm::Hs384);
+/// assert_eq!(format!("{key:?}"), "SecretKey { algorithm: HS384 }");
+///
+/// // The key printed in the Nacos documentation is refused unless explicitly allowed.
+/// let doc_key = "VGhpc0lzTXlDdXN0b21TZWNyZXRLZXkwMTIzNDU2Nzg=";
+/// assert_eq!(SecretKey::from_base64(doc_key).unwrap_err().kind(), ErrorKind::PubliclyKnownKey);
+/// assert!(SecretKey::from_base64_allowing_publicly_known(doc_key).is_ok());
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct SecretKey {
+    bytes: SecretBytes,
+    algorithm: Algorithm,
+    mac: KeyedMac,
+}
+
+impl SecretKey {
+    /// Decodes the server setting `nacos.core.auth.plugin.nacos.token.secret.key` exactly as the
+    /// server does and refuses the publicly known keys.
+    ///
+    /// # Errors
+    /// [`Error::IllegalBase64Character`], [`Error::SecretKeyTooShort`] (under 256 bits),
+    /// [`Error::PubliclyKnownKey`].
+    pub fn from_base64(text: &str) -> Result<Self> {
+        Self::decode(text, false)
+    }
+
+    /// Like [`from_base64`](Self::from_base64) but accepts the publicly known keys of the Nacos
+    /// documentation: for tests and migrations only, never in production.
+    ///
+    /// # Errors
+    /// [`Error::IllegalBase64Character`], [`Error::SecretKeyTooShort`].
+    pub fn from_base64_allowing_publicly_known(text: &str) -> Result<Self> {
+        Self::decode(text, true)
+    }
+
+    fn decode(text: &str, allow_publicly_known: bool) -> Result<Self> {
+        let bytes = decode_lenient(text)?;
+        Self::build(bytes, allow_publicly_known)
+    }
+
+    /// A key from raw bytes (at least 32), refusing the publicly known keys.
+    ///
+    /// ```
+    /// use nacoscrypt_core::token::{Algorithm, SecretKey};
+    ///
+    /// let key = SecretKey::from_bytes(&[7u8; 64])?;
+    /// assert_eq!(key.algorithm(), Algorithm::Hs512);
+    /// assert!(SecretKey::from_bytes(&[7u8; 31]).is_err());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::SecretKeyTooShort`], [`Error::PubliclyKnownKey`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::build(SecretBytes::copy_from(bytes), false)
+    }
+
+    /// Like [`from_bytes`](Self::from_bytes) but accepts the publicly known keys (tests and
+    /// migrations only).
+    ///
+    /// # Errors
+    /// [`Error::SecretKeyTooShort`].
+    pub fn from_bytes_allowing_publicly_known(bytes: &[u8]) -> Result<Self> {
+        Self::build(SecretBytes::copy_from(bytes), true)
+    }
+
+    /// A new random 256-bit key (HS256) from the operating system's RNG.
+    ///
+    /// ```
+    /// use nacoscrypt_core::token::{Algorithm, SecretKey};
+    ///
+    /// let key = SecretKey::generate()?;
+    /// assert_eq!(key.algorithm(), Algorithm::Hs256);
+    /// // The text to put into application.properties reads back to the same key.
+    /// let again = SecretKey::from_base64(&key.to_base64())?;
+    /// assert_eq!(again.to_base64(), key.to_base64());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the operating system's RNG fails.
+    #[cfg(feature = "getrandom")]
+    pub fn generate() -> Result<Self> {
+        Self::generate_from(&mut RandomSource::Os)
+    }
+
+    /// A new random 256-bit key (HS256) from the caller's cryptographic RNG.
+    ///
+    /// # Errors
+    /// None in practice (the signature matches [`generate`](Self::generate)).
+    pub fn generate_with_rng(rng: &mut dyn CryptoRng) -> Result<Self> {
+        Self::generate_from(&mut RandomSource::Caller(rng))
+    }
+
+    fn generate_from(rng: &mut RandomSource<'_>) -> Result<Self> {
+        let mut bytes = SecretBytes::from(alloc::vec![0u8; 32]);
+        rng.fill(bytes.as_mut_slice())?;
+        Self::build(bytes, true)
+    }
+
+    fn build(bytes: SecretBytes, allow_publicly_known: bool) -> Result<Self> {
+        let Some(algorithm) = Algorithm::for_key_len(bytes.len()) else {
+            return Err(Error::SecretKeyTooShort {
+                bits: bytes.len() * 8,
+            });
+        };
+        if !allow_publicly_known && PUBLICLY_KNOWN.contains(&bytes.as_bytes()) {
+            return Err(Error::PubliclyKnownKey);
+        }
+        let invalid = |_| Error::InvalidArgument {
+            reason: "HMAC key rejected",
+        };
+        let mac = match algorithm {
+            Algorithm::Hs256 => {
+                KeyedMac::Hs256(<Hmac<Sha256> as KeyInit>::new_from_slice(&bytes).map_err(invalid)?)
+            }
+            Algorithm::Hs384 => {
+                KeyedMac::Hs384(<Hmac<Sha384> as KeyInit>::new_from_slice(&bytes).map_err(invalid)?)
+            }
+            Algorithm::Hs512 => {
+                KeyedMac::Hs512(<Hmac<Sha512> as KeyInit>::new_from_slice(&bytes).map_err(invalid)?)
+            }
+        };
+        Ok(Self {
+            bytes,
+            algorithm,
+            mac,
+        })
+    }
+
+    /// The algorithm the key's length selects.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The key length in bits.
+    pub fn bits(&self) -> usize {
+        self.bytes.len() * 8
+    }
+
+    /// The key as padded standard base64: the text for
+    /// `nacos.core.auth.plugin.nacos.token.secret.key` in `application.properties`.
+    pub fn to_base64(&self) -> SecretString {
+        SecretString::from(b64::encode_std(&self.bytes))
+    }
+
+    /// The raw key bytes (handle with care).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_bytes()
+    }
+
+    /// Signs a token for `subject` expiring at `exp` (Unix seconds): the exact bytes the Nacos
+    /// server produces (SPEC 3.2). Most callers use [`TokenManager`](super::TokenManager).
+    ///
+    /// ```
+    /// use nacoscrypt_core::token::SecretKey;
+    ///
+    /// let key = SecretKey::from_base64_allowing_publicly_known(
+    ///     "VGhpc0lzTXlDdXN0b21TZWNyZXRLZXkwMTIzNDU2Nzg=",
+    /// )?;
+    /// assert_eq!(
+    ///     key.sign("nacos", 1_700_000_000),
+    ///     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJuYWNvcyIsImV4cCI6MTcwMDAwMDAwMH0.\
+    ///      dDekJ5JWHewJzbpBo_SiTvI6x6plFi4fjuKdVc49lOE"
+    /// );
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    pub fn sign(&self, subject: &str, exp: i64) -> alloc::string::String {
+        super::sign::sign(self, subject, exp)
+    }
+
+    /// Verifies `token` with this key alone (SPEC 3.3), valid while `exp + leeway >= now`.
+    /// Most callers use [`TokenManager::verify`](super::TokenManager::verify).
+    ///
+    /// # Errors
+    /// The five token kinds: [`Error::MalformedToken`], [`Error::UnsupportedAlgorithm`],
+    /// [`Error::InvalidSignature`], [`Error::InvalidClaims`], [`Error::TokenExpired`].
+    pub fn verify(&self, token: &str, now: i64, leeway: u64) -> Result<super::Claims> {
+        super::verify::verify(core::slice::from_ref(self), token, now, leeway)
+    }
+
+    /// The MAC of `data`, computed from the precomputed keyed state.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> MacOutput {
+        fn run<M: Mac + Clone>(m: &M, parts: &[&[u8]], out: &mut [u8; 64]) -> usize {
+            let mut m = m.clone();
+            for p in parts {
+                m.update(p);
+            }
+            let tag = m.finalize().into_bytes();
+            let len = tag.len();
+            out[..len].copy_from_slice(&tag);
+            len
+        }
+        let mut bytes = [0u8; 64];
+        let len = match &self.mac {
+            KeyedMac::Hs256(m) => run(m, parts, &mut bytes),
+            KeyedMac::Hs384(m) => run(m, parts, &mut bytes),
+            KeyedMac::Hs512(m) => run(m, parts, &mut bytes),
+        };
+        MacOutput { bytes, len }
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretKey")
+            .field("algorithm", &format_args!("{}", self.algorithm.name()))
+            .finish()
+    }
+}
+
+/// The server's lookup table: alphabet characters to their value, `=` to 0, anything else -1.
+#[allow(clippy::cast_possible_truncation)] // i < 64
+const fn inverse_alphabet() -> [i8; 256] {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [-1i8; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as i8;
+        i += 1;
+    }
+    table[b'=' as usize] = 0;
+    table
+}
+
+const IALPHABET: [i8; 256] = inverse_alphabet();
+
+/// The server's decoder, step for step (Nacos `Base64Decode`, a MiGBase64 "decodeFast"): it
+/// works on UTF-16 code units with Java `int` arithmetic. Where the Java code throws (an
+/// illegal character, an index out of bounds, a negative length), this returns
+/// [`Error::IllegalBase64Character`] with the byte offset of the offending character in `text`
+/// (or the text's length when no character is to blame).
+pub(crate) fn decode_lenient(text: &str) -> Result<SecretBytes> {
+    if text.len() > MAX_SECRET_TEXT_LEN {
+        return Err(Error::IllegalBase64Character {
+            position: MAX_SECRET_TEXT_LEN,
+        });
+    }
+    let units: Zeroizing<Vec<u16>> = Zeroizing::new(text.encode_utf16().collect());
+    java_decode(&units).map_err(|unit_index| Error::IllegalBase64Character {
+        position: byte_offset(text, unit_index),
+    })
+}
+
+/// Byte offset in `text` of the UTF-16 code unit `unit_index` (or `text.len()` past the end).
+fn byte_offset(text: &str, unit_index: usize) -> usize {
+    let mut units = 0;
+    for (offset, c) in text.char_indices() {
+        if units >= unit_index {
+            return offset;
+        }
+        units += c.len_utf16();
+    }
+    text.len()
+}
+
+/// The Java algorithm; `Err` carries the UTF-16 index where Java would throw.
+fn java_decode(s: &[u16]) -> core::result::Result<SecretBytes, usize> {
+    // Indices are i64 so that every Java int expression below is computed without overflow
+    // (inputs are bounded by MAX_SECRET_TEXT_LEN).
+    let s_len = i64::try_from(s.len()).map_err(|_| 0usize)?;
+    let idx = |i: i64| usize::try_from(i).unwrap_or(0);
+    if s_len == 0 {
+        return Ok(SecretBytes::default());
+    }
+    let unit = |i: i64| -> core::result::Result<u16, usize> {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| s.get(i).copied())
+            .ok_or_else(|| usize::try_from(i.max(0)).unwrap_or(0).min(s.len()))
+    };
+    // The trimming loops index the 256-entry table directly: a unit above 255 is an
+    // ArrayIndexOutOfBoundsException in Java.
+    let table = |i: i64| -> core::result::Result<i32, usize> {
+        let c = unit(i)?;
+        IALPHABET
+            .get(usize::from(c))
+            .map(|&v| i32::from(v))
+            .ok_or(idx(i))
+    };
+    // ctoi: units above 255 and characters outside the alphabet are illegal.
+    let ctoi = |i: i64| -> core::result::Result<i32, usize> {
+        let v = table(i)?;
+        if v < 0 { Err(idx(i)) } else { Ok(v) }
+    };
+
+    let mut s_ix: i64 = 0;
+    let mut e_ix: i64 = s_len - 1;
+    while s_ix < e_ix && table(s_ix)? < 0 {
+        s_ix += 1;
+    }
+    while e_ix > 0 && table(e_ix)? < 0 {
+        e_ix -= 1;
+    }
+    let pad: i64 = if unit(e_ix)? == u16::from(b'=') {
+        if unit(e_ix - 1)? == u16::from(b'=') {
+            2
+        } else {
+            1
+        }
+    } else {
+        0
+    };
+    let c_cnt = e_ix - s_ix + 1;
+    let sep_cnt = if s_len > 76 {
+        (if unit(76)? == u16::from(b'\r') {
+            c_cnt / 78
+        } else {
+            0
+        }) << 1
+    } else {
+        0
+    };
+    let len = (((c_cnt - sep_cnt) * 6) >> 3) - pad;
+    let Ok(len) = usize::try_from(len) else {
+        // NegativeArraySizeException
+        return Err(s.len());
+    };
+    let mut out = SecretBytes::from(alloc::vec![0u8; len]);
+    let d_arr = out.as_mut_slice();
+    let mut d = 0usize;
+    let e_len = (len / 3) * 3;
+    let mut cc = 0;
+    while d < e_len {
+        let i = ctoi(s_ix)? << 18 | ctoi(s_ix + 1)? << 12 | ctoi(s_ix + 2)? << 6 | ctoi(s_ix + 3)?;
+        s_ix += 4;
+        let [_, b0, b1, b2] = i.to_be_bytes();
+        d_arr[d] = b0;
+        d_arr[d + 1] = b1;
+        d_arr[d + 2] = b2;
+        d += 3;
+        if sep_cnt > 0 {
+            cc += 1;
+            if cc == 19 {
+                s_ix += 2;
+                cc = 0;
+            }
+        }
+    }
+    if d < len {
+        let mut i: i32 = 0;
+        let mut j: i32 = 0;
+        while s_ix <= e_ix - pad {
+            // Java masks shift distances to five bits, as wrapping_shl does.
+            i |= ctoi(s_ix)?.wrapping_shl((18 - j * 6) as u32);
+            s_ix += 1;
+            j = j.wrapping_add(1);
+        }
+        let mut r: i32 = 16;
+        while d < len {
+            d_arr[d] = i.wrapping_shr(r.unsigned_abs()).to_le_bytes()[0];
+            d += 1;
+            r -= 8;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Result<Vec<u8>> {
+        decode_lenient(s).map(|b| b.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn lenient_decoding_matches_the_server() {
+        assert_eq!(dec("").unwrap(), b"");
+        assert_eq!(dec("QQ").unwrap(), b"A");
+        assert_eq!(dec("QQ==").unwrap(), b"A");
+        assert_eq!(dec("  QUJD\n").unwrap(), b"ABC");
+        // '=' inside is read as 'A' (zero bits) by the server's table
+        assert_eq!(dec("QU=D").unwrap(), dec("QUAD").unwrap());
+        // leftover bits dropped: "QR" decodes like "QQ"
+        assert_eq!(dec("QR").unwrap(), b"A");
+        // Latin-1 characters at the ends are trimmed, others refused
+        assert_eq!(dec("\u{a0}QUJD\u{e9}").unwrap(), b"ABC");
+        assert_eq!(
+            dec("\u{2028}QUJD").unwrap_err(),
+            Error::IllegalBase64Character { position: 0 }
+        );
+        assert_eq!(
+            dec("QU JD").unwrap_err(),
+            Error::IllegalBase64Character { position: 2 }
+        );
+        assert_eq!(
+            dec("QUéJD").unwrap_err(),
+            Error::IllegalBase64Character { position: 2 }
+        );
+        assert!(dec("=").is_err());
+        assert!(dec("   ").is_err());
+        assert_eq!(dec("A").unwrap(), b"");
+    }
+
+    #[test]
+    fn mime_lines_are_read() {
+        let bytes: Vec<u8> = (0u8..=200).collect();
+        let plain = b64::encode_std(&bytes);
+        let mut mime = alloc::string::String::new();
+        for (n, chunk) in plain.as_bytes().chunks(76).enumerate() {
+            if n > 0 {
+                mime.push_str("\r\n");
+            }
+            mime.push_str(core::str::from_utf8(chunk).unwrap());
+        }
+        assert_eq!(dec(&mime).unwrap(), bytes);
+        assert_eq!(dec(&plain).unwrap(), bytes);
+    }
+}
