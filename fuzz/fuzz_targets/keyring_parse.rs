@@ -15,7 +15,15 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again.key_ids(), keyring.key_ids());
     for key_id in keyring.key_ids() {
         assert_eq!(again.versions(key_id), keyring.versions(key_id));
-        let blob = keyring.encrypt(key_id, b"probe", &Context::new()).expect("primary key encrypts");
-        assert_eq!(again.decrypt(&blob, &Context::new()).expect("decrypts").as_bytes(), b"probe");
+        let blob = keyring
+            .encrypt(key_id, b"probe", &Context::new())
+            .expect("primary key encrypts");
+        assert_eq!(
+            again
+                .decrypt(&blob, &Context::new())
+                .expect("decrypts")
+                .as_bytes(),
+            b"probe"
+        );
     }
 });

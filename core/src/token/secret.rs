@@ -242,20 +242,7 @@ impl SecretKey {
         if !allow_publicly_known && PUBLICLY_KNOWN.contains(&bytes.as_bytes()) {
             return Err(Error::PubliclyKnownKey);
         }
-        let invalid = |_| Error::InvalidArgument {
-            reason: "HMAC key rejected",
-        };
-        let mac = match algorithm {
-            Algorithm::Hs256 => {
-                KeyedMac::Hs256(<Hmac<Sha256> as KeyInit>::new_from_slice(&bytes).map_err(invalid)?)
-            }
-            Algorithm::Hs384 => {
-                KeyedMac::Hs384(<Hmac<Sha384> as KeyInit>::new_from_slice(&bytes).map_err(invalid)?)
-            }
-            Algorithm::Hs512 => {
-                KeyedMac::Hs512(<Hmac<Sha512> as KeyInit>::new_from_slice(&bytes).map_err(invalid)?)
-            }
-        };
+        let mac = KeyedMac::new(algorithm, &bytes)?;
         Ok(Self {
             bytes,
             algorithm,
@@ -316,6 +303,31 @@ impl SecretKey {
 
     /// The MAC of `data`, computed from the precomputed keyed state.
     pub(crate) fn mac(&self, parts: &[&[u8]]) -> MacOutput {
+        self.mac.mac(parts)
+    }
+}
+
+impl KeyedMac {
+    /// HMAC of `algorithm` keyed with `key` (any length: the length policy is the caller's).
+    fn new(algorithm: Algorithm, key: &[u8]) -> Result<Self> {
+        let invalid = |_| Error::InvalidArgument {
+            reason: "HMAC key rejected",
+        };
+        Ok(match algorithm {
+            Algorithm::Hs256 => {
+                Self::Hs256(<Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(invalid)?)
+            }
+            Algorithm::Hs384 => {
+                Self::Hs384(<Hmac<Sha384> as KeyInit>::new_from_slice(key).map_err(invalid)?)
+            }
+            Algorithm::Hs512 => {
+                Self::Hs512(<Hmac<Sha512> as KeyInit>::new_from_slice(key).map_err(invalid)?)
+            }
+        })
+    }
+
+    /// The MAC of the concatenation of `parts`, from a clone of the keyed state.
+    fn mac(&self, parts: &[&[u8]]) -> MacOutput {
         fn run<M: Mac + Clone>(m: &M, parts: &[&[u8]], out: &mut [u8; 64]) -> usize {
             let mut m = m.clone();
             for p in parts {
@@ -327,10 +339,10 @@ impl SecretKey {
             len
         }
         let mut bytes = [0u8; 64];
-        let len = match &self.mac {
-            KeyedMac::Hs256(m) => run(m, parts, &mut bytes),
-            KeyedMac::Hs384(m) => run(m, parts, &mut bytes),
-            KeyedMac::Hs512(m) => run(m, parts, &mut bytes),
+        let len = match self {
+            Self::Hs256(m) => run(m, parts, &mut bytes),
+            Self::Hs384(m) => run(m, parts, &mut bytes),
+            Self::Hs512(m) => run(m, parts, &mut bytes),
         };
         MacOutput { bytes, len }
     }
@@ -541,5 +553,71 @@ mod tests {
         }
         assert_eq!(dec(&mime).unwrap(), bytes);
         assert_eq!(dec(&plain).unwrap(), bytes);
+    }
+}
+
+#[cfg(test)]
+mod wycheproof {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Wycheproof HMAC-SHA256/384/512 through the keyed state exactly as tokens use it (keyed
+    /// once, cloned per MAC, fed in parts). Truncated-tag groups compare the prefix.
+    #[test]
+    fn hmac() {
+        for (algorithm, doc) in [
+            (
+                Algorithm::Hs256,
+                include_str!("../../tests/wycheproof/hmac_sha256_test.json"),
+            ),
+            (
+                Algorithm::Hs384,
+                include_str!("../../tests/wycheproof/hmac_sha384_test.json"),
+            ),
+            (
+                Algorithm::Hs512,
+                include_str!("../../tests/wycheproof/hmac_sha512_test.json"),
+            ),
+        ] {
+            let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
+            let (mut valid, mut invalid) = (0, 0);
+            for group in doc["testGroups"].as_array().unwrap() {
+                for case in group["tests"].as_array().unwrap() {
+                    let (key, msg, tag) = (
+                        hex(case["key"].as_str().unwrap()),
+                        hex(case["msg"].as_str().unwrap()),
+                        hex(case["tag"].as_str().unwrap()),
+                    );
+                    let mac = KeyedMac::new(algorithm, &key).unwrap();
+                    let (head, tail) = msg.split_at(msg.len() / 2);
+                    let out = mac.mac(&[head, tail]);
+                    assert_eq!(out.as_bytes().len(), algorithm.signature_len());
+                    let matches = out.as_bytes().starts_with(&tag) && !tag.is_empty();
+                    let id = case["tcId"].as_u64().unwrap();
+                    match case["result"].as_str().unwrap() {
+                        "valid" => {
+                            assert!(matches, "{} tcId {id}", algorithm.name());
+                            valid += 1;
+                        }
+                        "invalid" => {
+                            assert!(!matches, "{} tcId {id}", algorithm.name());
+                            invalid += 1;
+                        }
+                        other => panic!("tcId {id}: {other}"),
+                    }
+                }
+            }
+            assert!(
+                valid > 50 && invalid > 50,
+                "{valid} valid, {invalid} invalid"
+            );
+        }
     }
 }
