@@ -1,9 +1,9 @@
 # libnacoscrypt — the commands a newcomer needs. See README.md.
 .PHONY: demo test lint
 
-# The main job, end to end.
+# The main job, end to end, through the `nacoscrypt` command (see scripts/demo.sh).
 demo:
-	cargo run --quiet -p nacoscrypt-core --example roundtrip
+	bash scripts/demo.sh
 
 # Every test of the project (installs what it needs first).
 test:

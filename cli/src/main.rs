@@ -1,0 +1,334 @@
+//! `nacoscrypt`: the libnacoscrypt command line for operators.
+//!
+//! Encrypt a config before publishing it to Nacos, decrypt one to check it, manage the local
+//! keyring, mint or check a Nacos access token while debugging a 403, and generate a token
+//! secret. Run `nacoscrypt --help` for the commands; `cli/README.md` is the reference.
+//!
+//! Output goes through explicit writers (`io::write_stdout`, `io::note`) rather than `println!`,
+//! so a closed pipe is not a panic and the workspace's `print_stdout`/`print_stderr` lints hold.
+//!
+//! Exit codes: 0 ok, 1 verification or decryption failed, 2 usage error, 3 I/O or KMS error
+//! (the table from the core's error kinds is in `failure.rs`).
+
+mod config;
+mod failure;
+mod io;
+mod keyring;
+mod token;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nacoscrypt_core::config::Format;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const ROOT_AFTER: &str = "\
+Keyring: --keyring PATH, else $NACOSCRYPT_KEYRING, else $XDG_CONFIG_HOME/nacoscrypt/keyring
+(or ~/.config/nacoscrypt/keyring), which is created on first use with a key alias/nacoscrypt.
+
+Exit codes: 0 ok, 1 decryption or verification failed, 2 usage error, 3 I/O or KMS error.
+
+Examples:
+  printf 'password=s3cret' | nacoscrypt config encrypt --data-id cipher-kms-aes-256-db.properties > db.json
+  nacoscrypt config decrypt db.json
+  nacoscrypt keyring list
+  nacoscrypt secret new
+  NACOSCRYPT_SECRET=... nacoscrypt token issue --sub nacos";
+
+/// Encrypt and decrypt Nacos configs, manage the local keyring, issue and check access tokens.
+#[derive(Debug, Parser)]
+#[command(
+    name = "nacoscrypt",
+    version,
+    propagate_version = true,
+    subcommand_required = true,
+    arg_required_else_help = true,
+    after_help = ROOT_AFTER
+)]
+struct Cli {
+    /// Keyring file of the keyring and config commands [default: $NACOSCRYPT_KEYRING, else
+    /// ~/.config/nacoscrypt/keyring, created on first use]
+    #[arg(long, global = true, value_name = "PATH")]
+    keyring: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, rotate and list the keys of the local keyring (the embedded KMS)
+    #[command(subcommand, after_help = KEYRING_AFTER)]
+    Keyring(KeyringCommand),
+    /// Encrypt a config for Nacos, or decrypt one
+    #[command(subcommand, after_help = CONFIG_AFTER)]
+    Config(ConfigCommand),
+    /// Issue or verify a Nacos access token (the server's default auth plugin)
+    Token(TokenArgs),
+    /// Generate a token secret for the Nacos server
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  nacoscrypt secret new\n  (umask 077; nacoscrypt secret new | head -n 1 > secret.txt)"
+    )]
+    Secret(SecretCommand),
+}
+
+const KEYRING_AFTER: &str = "\
+A keyring is a text file, mode 0600, one key version a line:
+  key <key-id> <version-id> <base64 of 32 random bytes>
+The last version of a key id is its primary, used for new configs; older ones still decrypt.
+A keyring readable by group or others is refused (run `chmod 600 PATH`).
+
+Examples:
+  nacoscrypt keyring create --keyring ./keyring
+  nacoscrypt keyring create --key-id alias/payments
+  nacoscrypt keyring rotate --key-id alias/payments
+  nacoscrypt keyring list";
+
+#[derive(Debug, Subcommand)]
+enum KeyringCommand {
+    /// Create the keyring file (mode 0600) with a new key, or add a new key to it
+    #[command(after_help = "Examples:\n  nacoscrypt keyring create\n  \
+        nacoscrypt keyring create --keyring /etc/nacoscrypt/keyring --key-id alias/nacos")]
+    Create {
+        /// The key id to create
+        #[arg(long, value_name = "ID", default_value = keyring::DEFAULT_KEY_ID)]
+        key_id: String,
+    },
+    /// Add a new primary version to a key; configs encrypted before still decrypt
+    #[command(after_help = "Example:\n  nacoscrypt keyring rotate --key-id alias/nacoscrypt")]
+    Rotate {
+        /// The key id to rotate
+        #[arg(long, value_name = "ID", default_value = keyring::DEFAULT_KEY_ID)]
+        key_id: String,
+    },
+    /// List key ids and version ids, the primary marked (never key bytes)
+    #[command(
+        after_help = "Output: a `# keyring PATH` line, then one line per version, \
+        `<key-id>  <version-id>  [primary]`.\n\nExamples:\n  nacoscrypt keyring list\n  \
+        nacoscrypt keyring list --keyring /etc/nacoscrypt/keyring"
+    )]
+    List,
+}
+
+const CONFIG_AFTER: &str = "\
+The data ID selects the scheme: cipher-kms-aes-256-… and cipher-kms-aes-128-… (a fresh data key
+per config, up to 50 KiB) or cipher-… (encrypted by the KMS itself, up to 6 KiB).
+
+Examples:
+  nacoscrypt config encrypt --data-id cipher-kms-aes-256-db.properties db.properties > db.json
+  nacoscrypt config decrypt db.json > db.properties
+  nacoscrypt config encrypt --data-id cipher-app.yaml --group payments --tenant prod --format v1 < app.yaml";
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Encrypt a config: prints the JSON {"dataId", "group", "tenant", "content", "encryptedDataKey"}
+    #[command(after_help = ENCRYPT_AFTER)]
+    Encrypt(EncryptArgs),
+    /// Decrypt the JSON that `config encrypt` prints: writes the plaintext exactly
+    #[command(after_help = DECRYPT_AFTER)]
+    Decrypt {
+        /// The JSON file; `-` or absent: standard input
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
+}
+
+const ENCRYPT_AFTER: &str = "\
+The input is encrypted byte for byte (a final newline included). The output is one line of JSON
+named as the Nacos config API's parameters: dataId, group, tenant, content and
+encryptedDataKey (publish content with its encryptedDataKey).
+
+Formats: nacos (default) is AES-ECB, what every Nacos client reads; v1 is AES-GCM bound to the
+data ID, group and tenant (libnacoscrypt readers only).
+
+Examples:
+  nacoscrypt config encrypt --data-id cipher-kms-aes-256-db.properties db.properties
+  printf 'password=s3cret' | nacoscrypt config encrypt --data-id cipher-db.properties -";
+
+const DECRYPT_AFTER: &str = "\
+Reads a JSON object with the string members dataId, group, tenant, content and
+encryptedDataKey (other members are ignored) and writes the plaintext to standard output exactly
+as it was encrypted: no newline is added. The format (nacos or v1) is detected.
+
+Examples:
+  nacoscrypt config decrypt db.json
+  nacoscrypt config encrypt --data-id cipher-x < x.txt | nacoscrypt config decrypt";
+
+#[derive(Debug, Args)]
+struct EncryptArgs {
+    /// The config file; `-` or absent: standard input
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// The data ID; its prefix selects the scheme (cipher-kms-aes-256-, cipher-kms-aes-128-, cipher-)
+    #[arg(long, value_name = "DATA_ID")]
+    data_id: String,
+    /// The group
+    #[arg(long, value_name = "GROUP", default_value = "DEFAULT_GROUP")]
+    group: String,
+    /// The tenant (namespace id); empty is the public namespace
+    #[arg(long, value_name = "TENANT", default_value = "")]
+    tenant: String,
+    /// The keyring key that protects the config
+    #[arg(long, value_name = "ID", default_value = keyring::DEFAULT_KEY_ID)]
+    key_id: String,
+    /// The stored format
+    #[arg(long, value_enum, default_value_t = FormatArg::Nacos)]
+    format: FormatArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// AES-ECB: what the Nacos Java, Go and Python clients read
+    Nacos,
+    /// AES-GCM bound to data ID, group and tenant (tamper-evident)
+    V1,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Nacos => Format::Nacos,
+            FormatArg::V1 => Format::V1,
+        }
+    }
+}
+
+const TOKEN_AFTER: &str = "\
+The secret (nacos.core.auth.plugin.nacos.token.secret.key) comes from, in order: --secret-file,
+--properties, $NACOSCRYPT_SECRET, $NACOS_AUTH_TOKEN (the Docker image's name). Never from the
+command line, where other users can read it.
+
+Examples:
+  nacoscrypt token --properties /home/nacos/conf/application.properties issue --sub nacos
+  NACOSCRYPT_SECRET=$(cat secret) nacoscrypt token issue --sub nacos --validity 600
+  nacoscrypt token verify --secret-file secret < token.txt
+  nacoscrypt token issue --sub nacos | nacoscrypt token verify";
+
+#[derive(Debug, Args)]
+#[command(after_help = TOKEN_AFTER)]
+struct TokenArgs {
+    /// A file holding the base64 secret (`-`: standard input)
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "properties"
+    )]
+    secret_file: Option<PathBuf>,
+    /// The Nacos server's application.properties (secret and validity are read from it;
+    /// ${NAME:default} placeholders resolve against the environment)
+    #[arg(long, global = true, value_name = "PATH")]
+    properties: Option<PathBuf>,
+    /// Accept the publicly known secrets of the Nacos documentation (tests only)
+    #[arg(long, global = true)]
+    allow_publicly_known: bool,
+
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token: prints the login response JSON, as the server answers /v1/auth/login
+    #[command(
+        after_help = "Example:\n  NACOSCRYPT_SECRET=... nacoscrypt token issue --sub nacos\n  \
+        {\"accessToken\":\"eyJhbGciOiJIUzI1NiJ9…\",\"tokenTtl\":18000,\"globalAdmin\":false,\"username\":\"nacos\"}"
+    )]
+    Issue {
+        /// The user name (the token's subject)
+        #[arg(long, value_name = "NAME")]
+        sub: String,
+        /// Seconds the token is valid (default: the settings' expire.seconds, else 18000)
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+        validity: Option<u64>,
+        /// Set globalAdmin to true in the response
+        #[arg(long)]
+        global_admin: bool,
+    },
+    /// Verify a token: prints its claims {"sub", "exp"}, or the error kind and the server's
+    /// message (exit 1)
+    #[command(after_help = "The token may also be given as the login response JSON \
+        ({\"accessToken\":…}).\n\nExamples:\n  nacoscrypt token verify < token.txt\n  \
+        nacoscrypt token verify eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOi…")]
+    Verify {
+        /// The token; `-` or absent: standard input
+        #[arg(value_name = "TOKEN")]
+        token: Option<String>,
+        /// Seconds a token stays valid past its expiry
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        leeway: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretCommand {
+    /// A fresh random secret (base64) and the application.properties line to paste
+    #[command(
+        after_help = "The length selects the algorithm, as the server does: 32-47 bytes \
+        HS256, 48-63 HS384, 64 HS512.\n\nExamples:\n  nacoscrypt secret new\n  \
+        nacoscrypt secret new --bytes 64\n  (umask 077; nacoscrypt secret new | head -n 1 > secret.txt)"
+    )]
+    New {
+        /// The secret's length in bytes
+        #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(32..=64))]
+        bytes: u16,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), failure::Failure> {
+    match cli.command {
+        Command::Keyring(cmd) => {
+            let kp = keyring::KeyringPath::resolve(cli.keyring.as_deref())?;
+            match cmd {
+                KeyringCommand::Create { key_id } => keyring::create(&kp, &key_id),
+                KeyringCommand::Rotate { key_id } => keyring::rotate(&kp, &key_id),
+                KeyringCommand::List => keyring::list(&kp),
+            }
+        }
+        Command::Config(cmd) => {
+            let kp = keyring::KeyringPath::resolve(cli.keyring.as_deref())?;
+            match cmd {
+                ConfigCommand::Encrypt(args) => config::encrypt(
+                    &kp,
+                    args.input.as_deref(),
+                    &config::EncryptRequest {
+                        data_id: &args.data_id,
+                        group: &args.group,
+                        tenant: &args.tenant,
+                        key_id: &args.key_id,
+                        format: args.format.into(),
+                    },
+                ),
+                ConfigCommand::Decrypt { input } => config::decrypt(&kp, input.as_deref()),
+            }
+        }
+        Command::Token(args) => {
+            let src = token::SecretSource {
+                secret_file: args.secret_file.as_deref(),
+                properties: args.properties.as_deref(),
+                allow_publicly_known: args.allow_publicly_known,
+            };
+            match args.command {
+                TokenCommand::Issue {
+                    sub,
+                    validity,
+                    global_admin,
+                } => token::issue(&src, &sub, validity, global_admin),
+                TokenCommand::Verify { token, leeway } => {
+                    token::verify(&src, token.as_deref(), leeway)
+                }
+            }
+        }
+        Command::Secret(SecretCommand::New { bytes }) => token::new_secret(usize::from(bytes)),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            io::note(&format!("error: {failure}"));
+            ExitCode::from(failure.code)
+        }
+    }
+}
