@@ -23,9 +23,27 @@ pub(crate) fn encode_std(src: &[u8]) -> String {
 
 /// Decodes padded standard base64, strictly (canonical padding and trailing bits).
 pub(crate) fn decode_std(src: &str, field: &'static str) -> Result<Vec<u8>> {
+    decode_std_bytes(src.as_bytes(), field)
+}
+
+/// [`decode_std`] on bytes.
+pub(crate) fn decode_std_bytes(src: &[u8], field: &'static str) -> Result<Vec<u8>> {
     STANDARD
-        .decode_to_vec(src.as_bytes())
+        .decode_to_vec(src)
         .map_err(|_| Error::InvalidBase64 { field })
+}
+
+/// Decodes standard base64 that must yield exactly `N` bytes (for fixed-size prefixes such as a
+/// nonce: 12 bytes are exactly 16 characters, so a prefix decodes on its own).
+pub(crate) fn decode_std_array<const N: usize>(src: &[u8], field: &'static str) -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    let decoded = STANDARD
+        .decode(src, Out::from_slice(&mut out[..]))
+        .map_err(|_| Error::InvalidBase64 { field })?;
+    if decoded.len() != N {
+        return Err(Error::InvalidBase64 { field });
+    }
+    Ok(out)
 }
 
 /// Unpadded URL-safe encoding of `src` into `dst`, which must be long enough; returns the text.

@@ -116,11 +116,6 @@ impl SecretBytes {
         self.0.truncate(len);
     }
 
-    /// Removes the first `n` bytes in place (no reallocation, so no stale copy is freed).
-    pub(crate) fn drain_front(&mut self, n: usize) {
-        self.0.drain(..n.min(self.0.len()));
-    }
-
     /// Converts to text if the bytes are UTF-8, wiping them either way.
     pub fn into_secret_string(mut self) -> crate::Result<SecretString> {
         let bytes = core::mem::take(&mut self.0);

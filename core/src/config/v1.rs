@@ -7,7 +7,7 @@ use super::ConfigId;
 use crate::gcm::{self, NONCE_LEN, TAG_LEN};
 use crate::kms::{DataKey, push_lp};
 use crate::rng::RandomSource;
-use crate::{Error, Result, SecretBytes, b64};
+use crate::{Result, SecretBytes, b64};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -56,12 +56,5 @@ pub(crate) fn encrypt(
 
 /// Opens `body` (the content after `nc1:`), returning the plaintext bytes.
 pub(crate) fn decrypt(key: &DataKey, aad: &[u8], body: &str) -> Result<SecretBytes> {
-    // Decrypted in place: from here on the buffer may hold plaintext, so it is a SecretBytes.
-    let mut raw = SecretBytes::from(b64::decode_std(body, "content")?);
-    let (nonce, ciphertext, tag) =
-        gcm::split_sealed(raw.as_mut_slice()).ok_or(Error::AuthenticationFailed)?;
-    gcm::open(key.gcm_key(), &nonce, aad, ciphertext, &tag)?;
-    raw.drain_front(NONCE_LEN);
-    raw.truncate(raw.len() - TAG_LEN);
-    Ok(raw)
+    gcm::open_base64(key.gcm_key(), aad, body.as_bytes(), "content")
 }

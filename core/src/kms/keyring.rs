@@ -30,6 +30,8 @@ pub(crate) const MAX_KEYRING_LEN: usize = 1 << 20;
 /// Longest blob accepted by [`Keyring::decrypt`], in characters.
 const MAX_BLOB_LEN: usize = 1 << 20;
 const AAD_LABEL: &[u8] = b"nacoscrypt:kms:v1";
+/// Base64 characters of a version id (36 bytes: exactly 48 characters).
+const VERSION_ID_CHARS: usize = VERSION_ID_LEN / 3 * 4;
 
 /// One key version: a 32-byte master key, wiped on drop.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -233,29 +235,26 @@ impl Keyring {
                 reason: "ciphertext blob is longer than 1 MiB",
             });
         }
-        let raw = b64::decode_std(blob, "ciphertext blob")?;
-        if raw.len() < VERSION_ID_LEN + NONCE_LEN + TAG_LEN {
-            return Err(Error::BlobTooShort { len: raw.len() });
+        // version-id (36 bytes) is exactly the first 48 characters; then nonce ‖ ct ‖ tag.
+        let blob = blob.as_bytes();
+        if blob.len() < VERSION_ID_CHARS + gcm::NONCE_CHARS + b64::std_encoded_len(TAG_LEN) {
+            return Err(match b64::decode_std_bytes(blob, "ciphertext blob") {
+                Err(e) => e,
+                Ok(raw) => Error::BlobTooShort { len: raw.len() },
+            });
         }
-        let (version_id, sealed) = raw.split_at(VERSION_ID_LEN);
-        let version_id = core::str::from_utf8(version_id).map_err(|_| Error::UnknownKeyVersion)?;
-        let version = self
-            .find_version(version_id)
+        let (version_id, sealed) = blob.split_at(VERSION_ID_CHARS);
+        let version_id = b64::decode_std_array::<VERSION_ID_LEN>(version_id, "ciphertext blob")?;
+        let version = core::str::from_utf8(&version_id)
+            .ok()
+            .and_then(|id| self.find_version(id))
             .ok_or(Error::UnknownKeyVersion)?;
-        // Decrypted in place in a buffer that is wiped on drop.
-        let mut plaintext = SecretBytes::copy_from(sealed);
-        let (nonce, body, tag) =
-            gcm::split_sealed(plaintext.as_mut_slice()).ok_or(Error::AuthenticationFailed)?;
-        gcm::open(
+        gcm::open_base64(
             GcmKey::Aes256(&version.key),
-            &nonce,
             &context_aad(context),
-            body,
-            &tag,
-        )?;
-        plaintext.drain_front(NONCE_LEN);
-        plaintext.truncate(plaintext.len() - TAG_LEN);
-        Ok(plaintext)
+            sealed,
+            "ciphertext blob",
+        )
     }
 
     pub(crate) fn encrypt_from(

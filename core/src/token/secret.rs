@@ -571,6 +571,7 @@ mod wycheproof {
     /// Wycheproof HMAC-SHA256/384/512 through the keyed state exactly as tokens use it (keyed
     /// once, cloned per MAC, fed in parts). Truncated-tag groups compare the prefix.
     #[test]
+    #[cfg_attr(miri, ignore = "hundreds of vectors: too slow interpreted")]
     fn hmac() {
         for (algorithm, doc) in [
             (
