@@ -1,6 +1,20 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Safe on a fresh machine: installs what is missing first.
+# Runs every test of the project. Safe on a fresh machine: each part installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== Rust: unit, integration, property and doc tests"
+start=$(date +%s)
+section() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+section "Rust: unit, integration, property and doc tests (default features)"
 cargo test --workspace --locked
+
+section "Rust core without default features (pure-Rust AES-GCM, caller-supplied RNG)"
+cargo test --locked -p nacoscrypt-core --no-default-features
+
+for part in ffi python; do
+  if [ -f "scripts/test-$part.sh" ]; then
+    section "$part"
+    bash "scripts/test-$part.sh"
+  fi
+done
+section "all tests passed"
