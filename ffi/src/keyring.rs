@@ -1,0 +1,249 @@
+//! The local keyring (SPEC 2.4): a KMS in a text file.
+
+use crate::boundary::{
+    arg_ref, arg_str, arg_text, check_out, ffi_call, free_handle, into_handle, out,
+};
+use crate::error::{FfiError, FfiResult};
+use crate::result::nacoscrypt_result;
+use crate::string::StringOut;
+use core::ffi::c_char;
+use nacoscrypt_core::kms::Keyring;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A local keyring: named master keys with versions (SPEC 2.4). Immutable once made.
+///
+/// Make one with `nacoscrypt_keyring_load()` (from a file, mode 0600 or stricter),
+/// `nacoscrypt_keyring_parse()` (from text) or `nacoscrypt_keyring_create_file()`; free it with
+/// `nacoscrypt_keyring_free()`. Use it as a KMS through `nacoscrypt_kms_from_keyring()`.
+///
+/// Thread safety: immutable; safe to use from many threads at once.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct nacoscrypt_keyring {
+    pub(crate) inner: Arc<Keyring>,
+}
+
+/// A path argument: bytes on Unix (any encoding), UTF-8 elsewhere.
+///
+/// # Safety
+/// As [`arg_str`].
+unsafe fn arg_path(ptr: *const c_char, name: &'static str) -> FfiResult<PathBuf> {
+    if ptr.is_null() {
+        return Err(FfiError::null(name));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: non-NULL and NUL-terminated by contract.
+        let bytes = unsafe { core::ffi::CStr::from_ptr(ptr) }.to_bytes();
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        // SAFETY: forwarded contract.
+        unsafe { arg_str(ptr, name) }.map(PathBuf::from)
+    }
+}
+
+fn new_keyring(out_ptr: *mut *mut nacoscrypt_keyring, keyring: Keyring) {
+    // SAFETY: callers checked `out_ptr` with `check_out`; writable by contract.
+    unsafe {
+        out(
+            out_ptr,
+            into_handle(nacoscrypt_keyring {
+                inner: Arc::new(keyring),
+            }),
+        );
+    }
+}
+
+/// Loads the keyring file at `path` (SPEC 2.4). The file must not be accessible to its group or
+/// to others (mode 0600 or stricter), else `NACOSCRYPT_RESULT_LOOSE_PERMISSIONS`; a malformed
+/// line gives `NACOSCRYPT_RESULT_KEYRING_SYNTAX` and the last error names the line.
+///
+/// - `path`: NUL-terminated file name (bytes, as the OS takes them).
+/// - `keyring_out`: receives a new keyring owned by the caller (free it with
+///   `nacoscrypt_keyring_free()`); written only on success.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `keyring_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_load(
+    path: *const c_char,
+    keyring_out: *mut *mut nacoscrypt_keyring,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let path = unsafe { arg_path(path, "path") }?;
+        check_out(keyring_out, "keyring_out")?;
+        new_keyring(keyring_out, Keyring::load(path)?);
+        Ok(())
+    })
+}
+
+/// Parses keyring text (`key <key-id> <version-id> <base64 of 32 bytes>` lines, `#` comments).
+///
+/// - `text`, `text_len`: the UTF-8 text, not necessarily NUL-terminated.
+/// - `keyring_out`: receives a new keyring owned by the caller; written only on success.
+///
+/// # Safety
+/// `text` must point to `text_len` readable bytes; `keyring_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_parse(
+    text: *const c_char,
+    text_len: usize,
+    keyring_out: *mut *mut nacoscrypt_keyring,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let text = unsafe { arg_text(text, text_len, "text") }?;
+        check_out(keyring_out, "keyring_out")?;
+        new_keyring(keyring_out, Keyring::parse(text)?);
+        Ok(())
+    })
+}
+
+/// Creates a new keyring file at `path` (mode 0600) holding one fresh random key `key_id`;
+/// fails with `NACOSCRYPT_RESULT_IO` if the file exists.
+///
+/// - `keyring_out`: receives the new keyring, owned by the caller; written only on success.
+///
+/// # Safety
+/// `path` and `key_id` must be NUL-terminated strings; `keyring_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_create_file(
+    path: *const c_char,
+    key_id: *const c_char,
+    keyring_out: *mut *mut nacoscrypt_keyring,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let path = unsafe { arg_path(path, "path") }?;
+        // SAFETY: forwarded contract.
+        let key_id = unsafe { arg_str(key_id, "key_id") }?;
+        check_out(keyring_out, "keyring_out")?;
+        new_keyring(keyring_out, Keyring::create(path, key_id)?);
+        Ok(())
+    })
+}
+
+/// Rotates `key_id` in the keyring file at `path`: loads it (with the permission check), adds a
+/// new primary version (creating the key if `create_key` and it is missing) and saves the file
+/// back atomically. Older versions keep decrypting. Keyring handles loaded before do not see
+/// the new version: load the file again.
+///
+/// - `version_out`: receives the new version id (a library string: free it with
+///   `nacoscrypt_string_free()`); `version_len_out` (may be NULL) its length. Written only on
+///   success.
+///
+/// # Safety
+/// `path` and `key_id` must be NUL-terminated strings; `version_out` must be writable and
+/// `version_len_out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_rotate_file(
+    path: *const c_char,
+    key_id: *const c_char,
+    create_key: bool,
+    version_out: *mut *mut c_char,
+    version_len_out: *mut usize,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let path = unsafe { arg_path(path, "path") }?;
+        // SAFETY: forwarded contract.
+        let key_id = unsafe { arg_str(key_id, "key_id") }?;
+        let target = StringOut::new(version_out, version_len_out, "version_out")?;
+        let version = Keyring::rotate_file(path, key_id, create_key)?;
+        // SAFETY: forwarded contract.
+        unsafe { target.write(version.as_bytes()) }
+    })
+}
+
+/// The number of distinct key ids in `keyring`, into `*count_out`.
+///
+/// # Safety
+/// `keyring` must be a live keyring; `count_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_key_count(
+    keyring: *const nacoscrypt_keyring,
+    count_out: *mut usize,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let keyring = unsafe { arg_ref(keyring, "keyring") }?;
+        check_out(count_out, "count_out")?;
+        // SAFETY: checked, writable by contract.
+        unsafe { out(count_out, keyring.inner.key_ids().len()) };
+        Ok(())
+    })
+}
+
+/// The key id number `index` (0-based, in the order of the file) of `keyring`.
+/// `NACOSCRYPT_RESULT_INVALID_ARGUMENT` if `index` is not below the key count.
+///
+/// - `key_id_out`: receives a library string (free with `nacoscrypt_string_free()`);
+///   `key_id_len_out` (may be NULL) its length. Written only on success.
+///
+/// # Safety
+/// `keyring` must be a live keyring; `key_id_out` writable; `key_id_len_out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_key_id(
+    keyring: *const nacoscrypt_keyring,
+    index: usize,
+    key_id_out: *mut *mut c_char,
+    key_id_len_out: *mut usize,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let keyring = unsafe { arg_ref(keyring, "keyring") }?;
+        let target = StringOut::new(key_id_out, key_id_len_out, "key_id_out")?;
+        let ids = keyring.inner.key_ids();
+        let id = ids
+            .get(index)
+            .ok_or(FfiError::invalid("index", "is not below the key count"))?;
+        // SAFETY: forwarded contract.
+        unsafe { target.write(id.as_bytes()) }
+    })
+}
+
+/// The primary (newest) version id of `key_id`: the version new blobs are made with.
+/// `NACOSCRYPT_RESULT_UNKNOWN_KEY` if the keyring has no such key.
+///
+/// - `version_out`: receives a library string (free with `nacoscrypt_string_free()`);
+///   `version_len_out` (may be NULL) its length. Written only on success.
+///
+/// # Safety
+/// `keyring` must be a live keyring, `key_id` a NUL-terminated string; `version_out` writable;
+/// `version_len_out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_primary_version(
+    keyring: *const nacoscrypt_keyring,
+    key_id: *const c_char,
+    version_out: *mut *mut c_char,
+    version_len_out: *mut usize,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let keyring = unsafe { arg_ref(keyring, "keyring") }?;
+        // SAFETY: forwarded contract.
+        let key_id = unsafe { arg_str(key_id, "key_id") }?;
+        let target = StringOut::new(version_out, version_len_out, "version_out")?;
+        let version = keyring
+            .inner
+            .primary_version(key_id)
+            .ok_or(nacoscrypt_core::Error::UnknownKeyId)?;
+        // SAFETY: forwarded contract.
+        unsafe { target.write(version.as_bytes()) }
+    })
+}
+
+/// Frees a keyring (its key bytes are wiped once no KMS made from it is left). NULL is ignored.
+///
+/// # Safety
+/// `keyring` must be NULL or a live keyring, not used after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_free(keyring: *mut nacoscrypt_keyring) {
+    // SAFETY: forwarded contract.
+    unsafe { free_handle(keyring) }
+}

@@ -1,0 +1,24 @@
+//! `nacoscrypt._native`: the Python extension module of libnacoscrypt.
+//!
+//! A thin binding over `nacoscrypt-core`: every rule lives in the core; this crate converts
+//! arguments, maps core errors onto exception classes ([`errors`]), lets Python objects act as a
+//! core KMS ([`kms`]) and releases the interpreter while Rust works on large inputs. The Python
+//! package `nacoscrypt` (python/nacoscrypt/) re-exports everything from here.
+
+mod config;
+mod errors;
+mod kms;
+mod token;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    m.add_class::<kms::LocalKms>()?;
+    config::register(m)?;
+    token::register(m)?;
+    Ok(())
+}
