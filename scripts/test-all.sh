@@ -8,7 +8,10 @@ section() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 section "Rust: unit, integration, property and doc tests (default features)"
 cargo test --workspace --locked
 
-section "Rust core without default features (pure-Rust AES-GCM, caller-supplied RNG)"
+section "Rust core with the pure-Rust AES-GCM backend (no aws-lc)"
+cargo test --locked -p nacoscrypt-core --no-default-features --features std,getrandom
+
+section "Rust core without default features (no_std build, caller-supplied RNG)"
 cargo test --locked -p nacoscrypt-core --no-default-features
 
 for part in ffi python; do

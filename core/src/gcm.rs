@@ -1,10 +1,9 @@
 //! AES-GCM as the library uses it: 96-bit nonces, 128-bit tags, AES-128 or AES-256 keys, in
 //! place. The `v1` config format and the local keyring both go through here, so the Wycheproof
-//! vectors below test the primitive exactly as it is called.
+//! vectors below test the primitive exactly as it is called, with whichever backend is built:
+//! AWS-LC with the default `aws-lc` feature, RustCrypto `aes-gcm` without it (and on `no_std`).
 
 use crate::{Error, Result, SecretBytes, b64};
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce, Tag};
 
 /// Nonce length in bytes.
 pub(crate) const NONCE_LEN: usize = 12;
@@ -25,19 +24,7 @@ pub(crate) fn seal(
     aad: &[u8],
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN]> {
-    let nonce = Nonce::from(*nonce);
-    let tag = match key {
-        GcmKey::Aes128(k) => {
-            Aes128Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, buf.into())
-        }
-        GcmKey::Aes256(k) => {
-            Aes256Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, buf.into())
-        }
-    }
-    .map_err(|_| Error::InvalidArgument {
-        reason: "plaintext too long for AES-GCM",
-    })?;
-    Ok(tag.into())
+    backend::seal(key, nonce, aad, buf)
 }
 
 /// Decrypts `buf` in place if `tag` authenticates it (and `aad`); on failure `buf` is left
@@ -49,17 +36,110 @@ pub(crate) fn open(
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> Result<()> {
-    let nonce = Nonce::from(*nonce);
-    let tag = Tag::from(*tag);
-    match key {
-        GcmKey::Aes128(k) => {
-            Aes128Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
+    backend::open(key, nonce, aad, buf, tag)
+}
+
+/// The pure-Rust backend: RustCrypto `aes-gcm` (AES-NI and CLMUL detected at run time on x86).
+#[cfg(not(feature = "aws-lc"))]
+mod backend {
+    use super::{GcmKey, NONCE_LEN, TAG_LEN};
+    use crate::{Error, Result};
+    use aes_gcm::aead::AeadInOut;
+    use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce, Tag};
+
+    pub(super) fn seal(
+        key: GcmKey<'_>,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN]> {
+        let nonce = Nonce::from(*nonce);
+        let tag = match key {
+            GcmKey::Aes128(k) => {
+                Aes128Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, buf.into())
+            }
+            GcmKey::Aes256(k) => {
+                Aes256Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, buf.into())
+            }
         }
-        GcmKey::Aes256(k) => {
-            Aes256Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
-        }
+        .map_err(|_| Error::InvalidArgument {
+            reason: "plaintext too long for AES-GCM",
+        })?;
+        Ok(tag.into())
     }
-    .map_err(|_| Error::AuthenticationFailed)
+
+    pub(super) fn open(
+        key: GcmKey<'_>,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<()> {
+        let nonce = Nonce::from(*nonce);
+        let tag = Tag::from(*tag);
+        match key {
+            GcmKey::Aes128(k) => {
+                Aes128Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
+            }
+            GcmKey::Aes256(k) => {
+                Aes256Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
+            }
+        }
+        .map_err(|_| Error::AuthenticationFailed)
+    }
+}
+
+/// The accelerated backend: AWS-LC's AES-GCM (its key state is cleansed when freed).
+#[cfg(feature = "aws-lc")]
+mod backend {
+    use super::{GcmKey, NONCE_LEN, TAG_LEN};
+    use crate::{Error, Result};
+    use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+
+    fn key_of(key: GcmKey<'_>) -> Result<LessSafeKey> {
+        let unbound = match key {
+            GcmKey::Aes128(k) => UnboundKey::new(&AES_128_GCM, k),
+            GcmKey::Aes256(k) => UnboundKey::new(&AES_256_GCM, k),
+        }
+        .map_err(|_| Error::InvalidArgument {
+            reason: "AES-GCM key rejected",
+        })?;
+        Ok(LessSafeKey::new(unbound))
+    }
+
+    pub(super) fn seal(
+        key: GcmKey<'_>,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN]> {
+        let tag = key_of(key)?
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
+            .map_err(|_| Error::InvalidArgument {
+                reason: "plaintext too long for AES-GCM",
+            })?;
+        <[u8; TAG_LEN]>::try_from(tag.as_ref()).map_err(|_| Error::InvalidArgument {
+            reason: "AES-GCM tag of unexpected length",
+        })
+    }
+
+    pub(super) fn open(
+        key: GcmKey<'_>,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<()> {
+        key_of(key)?
+            .open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                tag,
+                buf,
+            )
+            .map(|_| ())
+            .map_err(|_| Error::AuthenticationFailed)
+    }
 }
 
 /// Base64 characters of a nonce: 12 bytes are exactly 16 characters, so a nonce prefix decodes
