@@ -48,7 +48,7 @@ pub use manager::{AccessToken, DEFAULT_VALIDITY_SECS, LoginResponse, TokenManage
 pub use refresh::{needs_refresh, refresh_at_ms};
 pub use secret::{Algorithm, MAX_SECRET_TEXT_LEN, SecretKey};
 pub use settings::{AuthSettings, Properties};
-pub use verify::MAX_PAYLOAD_LEN;
+pub use verify::{MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
 
 /// The system clock in Unix seconds (0 before the epoch).
 #[cfg(feature = "std")]

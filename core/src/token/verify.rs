@@ -15,6 +15,12 @@ pub const MAX_PAYLOAD_LEN: usize = 8192;
 
 const MAX_DECODED: usize = MAX_PAYLOAD_LEN / 4 * 3;
 
+/// Longest token accepted, in bytes: the longest header (20), the longest payload
+/// ([`MAX_PAYLOAD_LEN`]), the longest signature (86, HS512) and two dots. A longer token is
+/// refused as [`Error::MalformedToken`] before any MAC is computed, so a huge token costs
+/// nothing.
+pub const MAX_TOKEN_LEN: usize = 20 + 1 + MAX_PAYLOAD_LEN + 1 + 86;
+
 /// `true` for the characters Java's `String.trim`/`isBlank` treat as blank.
 fn blank(token: &str) -> bool {
     token.chars().all(char::is_whitespace)
@@ -25,6 +31,9 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
     // 1. shape
     if blank(token) {
         return Err(Error::MalformedToken(Malformed::Blank));
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(Error::MalformedToken(Malformed::Shape));
     }
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
