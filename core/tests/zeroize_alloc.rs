@@ -291,3 +291,81 @@ fn config_encrypt_and_decrypt_leave_no_plaintext_or_keys_behind() {
         },
     );
 }
+
+/// A token secret key (64 bytes, HS512) and its base64 text (88 characters, split for the
+/// needle limit of 64 bytes: both halves are searched).
+static TOKEN_KEY: [u8; 64] = *b"TOKEN-KEY-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR";
+static TOKEN_KEY_B64: &str =
+    "VE9LRU4tS0VZLTAxMjM0NTY3ODlhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ekFCQ0RFRkdISUpLTE1OT1BRUg==";
+static IDENTITY_VALUE: &str = "IDENTITY-VALUE-0123456789-secret";
+
+#[test]
+fn token_keys_are_wiped() {
+    let (b64_head, b64_tail) = TOKEN_KEY_B64.as_bytes().split_at(44);
+    assert_no_leak(
+        "SecretKey decode / sign / verify / drop",
+        &[&TOKEN_KEY[..32], &TOKEN_KEY[32..], b64_head, b64_tail],
+        || {
+            use nacoscrypt_core::token::{SecretKey, TokenCache, TokenManager};
+            let key = SecretKey::from_base64(TOKEN_KEY_B64).unwrap();
+            assert_eq!(key.as_bytes(), &TOKEN_KEY[..]);
+            // The server's line-broken form goes through the lenient decoder's buffers too.
+            // (the test's own copy is wiped, and sized so it is never reallocated)
+            let mut wrapped =
+                zeroize::Zeroizing::new(String::with_capacity(TOKEN_KEY_B64.len() + 3));
+            wrapped.push_str(&TOKEN_KEY_B64[..76]);
+            wrapped.push_str("\r\n");
+            wrapped.push_str(&TOKEN_KEY_B64[76..]);
+            wrapped.push('\n');
+            let key2 = SecretKey::from_base64(&wrapped).unwrap();
+            drop(wrapped);
+            drop(key2.to_base64());
+            let manager = TokenManager::new(key.clone()).with_previous_key(key2);
+            let token = manager.issue("nacos", 1_700_000_000).unwrap();
+            assert_eq!(
+                manager.verify(&token.token, 1_700_000_000).unwrap().sub,
+                "nacos"
+            );
+            let mut cache = TokenCache::new(manager);
+            cache.login("nacos", 1_700_000_000_000).unwrap();
+            drop(cache);
+            drop(token);
+            drop(key);
+        },
+    );
+    // `wrapped` above is the test's own heap copy of the key text; make sure that is the only
+    // thing the detector would have seen by checking it is detected when not wiped.
+    let found = leaks(&[b64_head], || drop(format!(" {TOKEN_KEY_B64} ")));
+    assert_eq!(found, 1);
+}
+
+#[test]
+fn settings_and_identity_secrets_are_wiped() {
+    let (b64_head, b64_tail) = TOKEN_KEY_B64.as_bytes().split_at(44);
+    let properties: &'static str = concat!(
+        "nacos.core.auth.plugin.nacos.token.secret.key=",
+        "VE9LRU4tS0VZLTAxMjM0NTY3ODlhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ekFCQ0RFRkdISUpLTE1OT1BRUg==",
+        "\nnacos.core.auth.server.identity.key=X-Peer\n",
+        "nacos.core.auth.server.identity.value=IDENTITY-VALUE-0123456789-secret\n"
+    );
+    assert_no_leak(
+        "AuthSettings / ServerIdentity",
+        &[
+            &TOKEN_KEY[..32],
+            b64_head,
+            b64_tail,
+            IDENTITY_VALUE.as_bytes(),
+        ],
+        || {
+            use nacoscrypt_core::token::{AuthSettings, ServerIdentity};
+            let settings = AuthSettings::from_properties(properties).unwrap();
+            let manager = settings.token_manager().unwrap();
+            let identity = settings.server_identity().unwrap();
+            assert!(identity.matches([("x-peer", IDENTITY_VALUE)]));
+            drop((settings, manager, identity));
+            let identity = ServerIdentity::new("X-Peer", IDENTITY_VALUE).unwrap();
+            assert!(identity.matches_value(IDENTITY_VALUE));
+            drop(identity);
+        },
+    );
+}
