@@ -12,7 +12,7 @@ section "Rust core with the pure-Rust AES-GCM backend (no aws-lc)"
 cargo test --locked -p nacoscrypt-core --no-default-features --features std,getrandom
 
 section "Rust core without default features (no_std build, caller-supplied RNG)"
-cargo test --locked -p nacoscrypt-core --no-default-features
+cargo test --locked -p nacoscrypt-core --no-default-features --lib --tests
 
 for part in ffi python; do
   if [ -f "scripts/test-$part.sh" ]; then
