@@ -176,14 +176,7 @@ pub(crate) fn open_base64(
 #[cfg(test)]
 mod wycheproof {
     use super::*;
-    use alloc::vec::Vec;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// Wycheproof AES-GCM: every group the library can call (96-bit nonce, 128-bit tag,
     /// AES-128 or AES-256); valid cases seal and open byte for byte, invalid ones fail to open.

@@ -50,6 +50,19 @@ pub mod secret;
 pub mod token;
 
 pub use error::{Error, ErrorKind, Result};
+
+#[cfg(test)]
+mod test_util {
+    use alloc::vec::Vec;
+
+    /// Bytes of a hex string (test vectors).
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}
 pub use rand_core::{self, CryptoRng};
 pub use secret::{SecretBytes, SecretString};
 

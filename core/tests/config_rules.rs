@@ -8,6 +8,8 @@
     clippy::cast_possible_truncation
 )]
 
+mod common;
+
 use nacoscrypt_core::config::{self, ConfigId, Format, Limits, Scheme};
 use nacoscrypt_core::kms::{Context, DataKey, GeneratedDataKey, KeySpec, Keyring, Kms};
 use nacoscrypt_core::{Error, ErrorKind, Result, SecretBytes};
@@ -163,54 +165,10 @@ fn big_content(key: &DataKey, plaintext: &str) -> String {
         Format::Nacos,
     )
     .unwrap();
-    let mut raw = b64_decode(&a);
+    let mut raw = common::unb64(&a);
     raw.truncate(raw.len() - 16);
-    raw.extend(b64_decode(&b));
-    b64_encode(&raw)
-}
-
-fn b64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("bad base64"),
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= u32::from(val(c)) << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    out
-}
-
-fn b64_encode(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                A[(n >> (18 - 6 * i)) as usize & 63] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
+    raw.extend(common::unb64(&b));
+    common::b64(&raw)
 }
 
 #[test]
@@ -508,10 +466,13 @@ fn rotation_old_versions_decrypt_new_blobs_use_the_primary() {
 
     let new = config::encrypt(&kms, &id(ENVELOPE_256), "v=2", KEY, Format::Nacos).unwrap();
     assert_eq!(
-        &b64_decode(&new.encrypted_data_key)[..36],
+        &common::unb64(&new.encrypted_data_key)[..36],
         second.as_bytes()
     );
-    assert_eq!(&b64_decode(&old.encrypted_data_key)[..36], first.as_bytes());
+    assert_eq!(
+        &common::unb64(&old.encrypted_data_key)[..36],
+        first.as_bytes()
+    );
 
     // Survives a text round trip, order (and so the primary) preserved.
     let reparsed = Keyring::parse(&kms.to_text()).unwrap();

@@ -8,14 +8,11 @@
 )]
 
 use nacoscrypt_core::ErrorKind;
+mod common;
+
 use nacoscrypt_core::config::{self, ConfigId, Format, Limits};
 use nacoscrypt_core::kms::{DataKey, KeySpec, Keyring};
 use serde_json::Value;
-
-fn vectors(name: &str) -> Value {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn s<'a>(case: &'a Value, field: &str) -> &'a str {
     case[field]
@@ -23,15 +20,8 @@ fn s<'a>(case: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("field {field} in {case}"))
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 fn data_key(case: &Value) -> DataKey {
-    let bytes = hex(s(case, "data_key_hex"));
+    let bytes = common::hex(s(case, "data_key_hex"));
     let spec = if bytes.len() == 16 {
         KeySpec::Aes128
     } else {
@@ -46,7 +36,7 @@ fn any_id() -> ConfigId<'static> {
 
 #[test]
 fn nacos_ecb_cases_decrypt_and_encrypt_byte_for_byte() {
-    let v = vectors("config-nacos-ecb.json");
+    let v = common::vectors("config-nacos-ecb.json");
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 4);
     for case in cases {
@@ -68,7 +58,7 @@ fn nacos_ecb_cases_decrypt_and_encrypt_byte_for_byte() {
         .unwrap();
         assert_eq!(content, s(case, "content"));
         assert_eq!(
-            base64_of(key.as_bytes()),
+            common::b64(key.as_bytes()),
             s(case, "plain_data_key_base64"),
             "the vector's base64 form of the key"
         );
@@ -77,7 +67,7 @@ fn nacos_ecb_cases_decrypt_and_encrypt_byte_for_byte() {
 
 #[test]
 fn nacos_ecb_must_fail_cases_fail_with_the_right_kind() {
-    let v = vectors("config-nacos-ecb.json");
+    let v = common::vectors("config-nacos-ecb.json");
     let expected = [
         ("bad padding after decrypt", ErrorKind::BadPadding),
         ("not a whole block", ErrorKind::NotWholeBlocks),
@@ -114,7 +104,7 @@ fn nacos_ecb_must_fail_cases_fail_with_the_right_kind() {
 }
 
 fn keyring() -> Keyring {
-    Keyring::parse(s(&vectors("config-local-kms.json"), "keyring")).unwrap()
+    Keyring::parse(s(&common::vectors("config-local-kms.json"), "keyring")).unwrap()
 }
 
 fn id_of(case: &Value) -> ConfigId<'_> {
@@ -123,7 +113,7 @@ fn id_of(case: &Value) -> ConfigId<'_> {
 
 #[test]
 fn local_kms_cases_decrypt() {
-    let v = vectors("config-local-kms.json");
+    let v = common::vectors("config-local-kms.json");
     let keyring = keyring();
     let cases = v["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 8);
@@ -141,7 +131,7 @@ fn local_kms_cases_decrypt() {
 
 #[test]
 fn local_kms_must_fail_cases_fail_with_the_right_kind() {
-    let v = vectors("config-local-kms.json");
+    let v = common::vectors("config-local-kms.json");
     let keyring = keyring();
     let cases = v["must_fail"].as_array().unwrap();
     assert_eq!(cases.len(), 22);
@@ -169,7 +159,7 @@ fn local_kms_must_fail_cases_fail_with_the_right_kind() {
 #[cfg(feature = "getrandom")]
 #[test]
 fn local_kms_round_trips_reencrypt_every_case() {
-    let v = vectors("config-local-kms.json");
+    let v = common::vectors("config-local-kms.json");
     let keyring = keyring();
     for case in v["cases"].as_array().unwrap() {
         let format = Format::parse(s(case, "format")).unwrap();
@@ -186,29 +176,8 @@ fn local_kms_round_trips_reencrypt_every_case() {
         } else {
             stored.encrypted_data_key.clone()
         };
-        assert!(blob.starts_with(&base64_of(b"248a1e92-4e8f-40ae-ae1a-9492a3305f18")[..44]));
+        assert!(blob.starts_with(&common::b64(b"248a1e92-4e8f-40ae-ae1a-9492a3305f18")[..44]));
     }
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// An RNG that must never be asked: the `nacos` format and decryption need no randomness.

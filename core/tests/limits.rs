@@ -4,7 +4,8 @@
 #![cfg(feature = "getrandom")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hmac::{Hmac, KeyInit, Mac};
+mod common;
+
 use nacoscrypt_core::config::{self, ConfigId, Format, Limits, MAX_ENCRYPTED_DATA_KEY_LEN, Scheme};
 use nacoscrypt_core::kms::{Context, KeySpec, Keyring};
 use nacoscrypt_core::token::settings::MAX_PROPERTIES_LEN;
@@ -13,34 +14,11 @@ use nacoscrypt_core::token::{
     SecretKey, TokenManager,
 };
 use nacoscrypt_core::{Error, ErrorKind};
-use sha2::Sha256;
 
 const KEY: [u8; 32] = [0x11; 32];
 
-/// A correctly signed HS256 token over an arbitrary payload.
 fn forge(payload: &[u8]) -> String {
-    let enc = |b: &[u8]| base64_url(b);
-    let signing_input = format!("eyJhbGciOiJIUzI1NiJ9.{}", enc(payload));
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&KEY).unwrap();
-    mac.update(signing_input.as_bytes());
-    format!("{signing_input}.{}", enc(&mac.finalize().into_bytes()))
-}
-
-fn base64_url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(A[(n >> (18 - 6 * i)) as usize & 63]));
-        }
-    }
-    out
+    common::forge_hs256(&KEY, payload)
 }
 
 fn manager() -> TokenManager {

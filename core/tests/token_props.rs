@@ -9,13 +9,13 @@
     missing_docs
 )]
 
+mod common;
+
 use base64_simd::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
 use nacoscrypt_core::ErrorKind;
 use nacoscrypt_core::token::{Algorithm, SecretKey, TokenManager};
 use proptest::prelude::*;
 use serde_core::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use sha2::Sha256;
 use std::fmt;
 
 const KEY32: [u8; 32] = [0x5a; 32];
@@ -55,16 +55,9 @@ fn reference_json_string(s: &str) -> String {
     out
 }
 
+/// A token over an arbitrary payload, signed with HS256 and `KEY32`.
 fn forge(payload: &[u8]) -> String {
-    let head = format!(
-        "{}.{}",
-        Algorithm::Hs256.header(),
-        URL_SAFE_NO_PAD.encode_to_string(payload)
-    );
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&KEY32).unwrap();
-    mac.update(head.as_bytes());
-    let sig = URL_SAFE_NO_PAD.encode_to_string(mac.finalize().into_bytes());
-    format!("{head}.{sig}")
+    common::forge_hs256(&KEY32, payload)
 }
 
 proptest! {

@@ -559,14 +559,7 @@ mod tests {
 #[cfg(test)]
 mod wycheproof {
     use super::*;
-    use alloc::vec::Vec;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// Wycheproof HMAC-SHA256/384/512 through the keyed state exactly as tokens use it (keyed
     /// once, cloned per MAC, fed in parts). Truncated-tag groups compare the prefix.
