@@ -51,6 +51,12 @@ pub mod token;
 
 pub use error::{Error, ErrorKind, Result};
 
+pub use rand_core::{self, CryptoRng};
+pub use secret::{SecretBytes, SecretString};
+
+/// The version of this crate, as `MAJOR.MINOR.PATCH`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 #[cfg(test)]
 mod test_util {
     use alloc::vec::Vec;
@@ -63,8 +69,3 @@ mod test_util {
             .collect()
     }
 }
-pub use rand_core::{self, CryptoRng};
-pub use secret::{SecretBytes, SecretString};
-
-/// The version of this crate, as `MAJOR.MINOR.PATCH`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
