@@ -5,6 +5,7 @@ use crate::{Error, Result};
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64_simd::{Out, STANDARD, URL_SAFE_NO_PAD};
+use core::mem::MaybeUninit;
 
 /// Length of the padded standard encoding of `n` bytes.
 pub(crate) const fn std_encoded_len(n: usize) -> usize {
@@ -46,16 +47,22 @@ pub(crate) fn decode_std_array<const N: usize>(src: &[u8], field: &'static str) 
     Ok(out)
 }
 
-/// Unpadded URL-safe encoding of `src` into `dst`, which must be long enough; returns the text.
-#[allow(dead_code)] // used by the token module
-pub(crate) fn encode_url_into<'d>(src: &[u8], dst: &'d mut [u8]) -> &'d str {
-    URL_SAFE_NO_PAD.encode_as_str(src, Out::from_slice(dst))
-}
-
 /// Unpadded URL-safe encoding of `src`, appended to `dst`.
 #[allow(dead_code)] // used by the token module
 pub(crate) fn encode_url_append(src: &[u8], dst: &mut String) {
     URL_SAFE_NO_PAD.encode_append(src, dst);
+}
+
+/// Decodes unpadded URL-safe base64 into uninitialised `dst` (at least `src.len() * 3 / 4`
+/// bytes); returns the decoded bytes, the only part of `dst` written.
+#[allow(dead_code)] // used by the token module
+pub(crate) fn decode_url_into_uninit<'d>(
+    src: &[u8],
+    dst: &'d mut [MaybeUninit<u8>],
+) -> Option<&'d mut [u8]> {
+    URL_SAFE_NO_PAD
+        .decode(src, Out::from_uninit_slice(dst))
+        .ok()
 }
 
 /// Decodes unpadded URL-safe base64 into `dst` (at least `src.len() * 3 / 4` bytes).

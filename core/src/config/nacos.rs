@@ -6,7 +6,7 @@
 use crate::kms::{DataKey, KeyBytes};
 use crate::{Error, Result, SecretBytes, b64};
 use aes::cipher::{Array, Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use aes::{Aes128, Aes256};
+use aes::{Aes128Dec, Aes128Enc, Aes256, Aes256Dec, Aes256Enc};
 use alloc::string::String;
 use alloc::vec::Vec;
 use subtle::{ConstantTimeEq, ConstantTimeLess};
@@ -43,34 +43,41 @@ pub(crate) fn decrypt(key: &DataKey, content: &str) -> Result<SecretBytes> {
 }
 
 /// Length without its PKCS#7 padding, if the padding is valid. Runs in time independent of the
-/// padding's value (the format has no integrity, but there is no reason to leak more).
+/// padding's value (the format has no integrity, but there is no reason to leak more): the last
+/// block is checked as one 128-bit word against the pattern and mask the last byte selects,
+/// with shifts and masks only, and one constant-time comparison at the end.
+#[allow(clippy::cast_possible_truncation)] // the 128-bit difference folded into 64 bits on purpose
 fn unpadded_len(buf: &[u8]) -> Option<usize> {
     let last = *buf.last()?;
-    let tail = &buf[buf.len().checked_sub(BLOCK)?..];
-    let mut ok = !last.ct_eq(&0) & last.ct_lt(&17);
-    for (i, &b) in (0u8..).zip(tail.iter().rev()) {
-        // Bytes within the padding must equal `last`.
-        let in_pad = i.ct_lt(&last);
-        ok &= !in_pad | b.ct_eq(&last);
-    }
-    if bool::from(ok) {
+    let tail = <[u8; BLOCK]>::try_from(&buf[buf.len().checked_sub(BLOCK)?..]).ok()?;
+    let tail = u128::from_le_bytes(tail);
+    let valid = !last.ct_eq(&0) & last.ct_lt(&17);
+    // The padding is the top `last` bytes of the little-endian word (for an invalid `last` the
+    // mask is meaningless, and `valid` is false).
+    let mask = u128::MAX.wrapping_shl(16u32.wrapping_sub(u32::from(last)).wrapping_mul(8));
+    let pattern = u128::from(last).wrapping_mul(0x0101_0101_0101_0101_0101_0101_0101_0101) & mask;
+    let diff = (tail ^ pattern) & mask;
+    let folded = (diff as u64) | ((diff >> 64) as u64);
+    if bool::from(valid & folded.ct_eq(&0)) {
         Some(buf.len() - usize::from(last))
     } else {
         None
     }
 }
 
+// One-direction key schedules: encryption needs no inverse round keys, decryption no
+// encryption object (a fresh data key per config makes the schedule part of every call).
 fn encrypt_blocks(key: &DataKey, blocks: &mut [Block<Aes256>]) {
     match key.bytes() {
-        KeyBytes::Aes256(k) => Aes256::new(k.into()).encrypt_blocks(blocks),
-        KeyBytes::Aes128(k) => Aes128::new(k.into()).encrypt_blocks(blocks),
+        KeyBytes::Aes256(k) => Aes256Enc::new(k.into()).encrypt_blocks(blocks),
+        KeyBytes::Aes128(k) => Aes128Enc::new(k.into()).encrypt_blocks(blocks),
     }
 }
 
 fn decrypt_blocks(key: &DataKey, blocks: &mut [Block<Aes256>]) {
     match key.bytes() {
-        KeyBytes::Aes256(k) => Aes256::new(k.into()).decrypt_blocks(blocks),
-        KeyBytes::Aes128(k) => Aes128::new(k.into()).decrypt_blocks(blocks),
+        KeyBytes::Aes256(k) => Aes256Dec::new(k.into()).decrypt_blocks(blocks),
+        KeyBytes::Aes128(k) => Aes128Dec::new(k.into()).decrypt_blocks(blocks),
     }
 }
 
@@ -93,6 +100,33 @@ mod tests {
         block = [3; 16];
         block[13] = 2;
         assert_eq!(unpadded_len(&block), None);
+    }
+
+    /// The straightforward byte-by-byte check, for comparison.
+    fn reference_unpadded_len(buf: &[u8]) -> Option<usize> {
+        let last = usize::from(*buf.last()?);
+        let ok = (1..=16).contains(&last)
+            && buf.len() >= BLOCK
+            && buf[buf.len() - last..]
+                .iter()
+                .all(|&b| usize::from(b) == last);
+        ok.then(|| buf.len() - last)
+    }
+
+    #[test]
+    fn padding_agrees_with_the_reference_for_every_last_byte() {
+        for last in 0..=255u8 {
+            for fill in [0u8, 1, last, last.wrapping_add(1), 16, 0xff] {
+                for at in 0..16 {
+                    let mut block = [last; 16];
+                    block[at] = fill;
+                    block[15] = last;
+                    let two = [[7u8; 16], block].concat();
+                    assert_eq!(unpadded_len(&block), reference_unpadded_len(&block));
+                    assert_eq!(unpadded_len(&two), reference_unpadded_len(&two));
+                }
+            }
+        }
     }
 
     #[test]

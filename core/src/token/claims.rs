@@ -43,18 +43,33 @@ impl<'a> JsonStr<'a> {
         StrChars { raw: self.raw }
     }
 
+    /// The string itself if it has no escapes (every escape is longer than what it decodes
+    /// to, so the decoded length equals the raw length exactly when there are none).
+    fn unescaped(&self) -> Option<&'a [u8]> {
+        (self.decoded_len == self.raw.len()).then_some(self.raw)
+    }
+
     /// `true` if the decoded string equals `s`.
     pub(crate) fn eq_str(&self, s: &str) -> bool {
+        if let Some(raw) = self.unescaped() {
+            return raw == s.as_bytes();
+        }
         self.decoded_len == s.len() && self.chars().eq(s.chars())
     }
 
     /// `true` if both decode to the same string.
     fn same(&self, other: &JsonStr<'_>) -> bool {
+        if let (Some(a), Some(b)) = (self.unescaped(), other.unescaped()) {
+            return a == b;
+        }
         self.decoded_len == other.decoded_len && self.chars().eq(other.chars())
     }
 
     /// The decoded string, in one allocation of the exact size.
     pub(crate) fn decode(self) -> String {
+        if let Some(Ok(text)) = self.unescaped().map(core::str::from_utf8) {
+            return String::from(text);
+        }
         let mut s = String::with_capacity(self.decoded_len);
         s.extend(self.chars());
         s
@@ -131,6 +146,36 @@ pub(crate) enum Value<'a> {
     Array,
     /// An object (validated and skipped).
     Object,
+}
+
+/// The payload exactly as the server writes it for a plain subject:
+/// `{"sub":"<printable ASCII, no quote or backslash>","exp":<integer>}`, nothing else, no
+/// whitespace. For such input [`parse_object`] would accept it and report these two members
+/// (ASCII is UTF-8; no escapes, no control characters; two distinct names; a number of the
+/// grammar), so this answers the same without the general parser. `None` for anything else,
+/// which then takes the general parser.
+#[inline(always)]
+pub(crate) fn canonical_claims(input: &[u8]) -> Option<(JsonStr<'_>, &[u8])> {
+    let rest = input.strip_prefix(b"{\"sub\":\"")?;
+    let end = rest.iter().position(|&c| c == b'"')?;
+    let (sub, rest) = rest.split_at(end);
+    if !sub.iter().all(|&c| (0x20..0x7F).contains(&c) && c != b'\\') {
+        return None;
+    }
+    let number = rest.strip_prefix(b"\",\"exp\":")?.strip_suffix(b"}")?;
+    let digits = number.strip_prefix(b"-").unwrap_or(number);
+    let plain = match digits {
+        [b'0'] => true,
+        [b'1'..=b'9', more @ ..] => more.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    plain.then_some((
+        JsonStr {
+            raw: sub,
+            decoded_len: sub.len(),
+        },
+        number,
+    ))
 }
 
 /// Validates `input` as one JSON object (RFC 8259: UTF-8, any whitespace around it) and calls
@@ -403,9 +448,40 @@ fn key_seen(
     }
 }
 
+/// 10^0 ..= 10^9 (the low half of an 18-digit number has at most 9 digits).
+const POW10: [i64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 /// The value of a JSON number (valid per the grammar) truncated toward zero, computed exactly
 /// from its decimal digits; `None` outside the signed 64-bit range.
 pub(crate) fn number_to_i64(raw: &[u8]) -> Option<i64> {
+    // Fast path: a plain integer of up to 18 digits (every `exp` a server writes) cannot
+    // overflow; anything else (fraction, exponent, longer) takes the exact general path.
+    let digits = raw.strip_prefix(b"-").unwrap_or(raw);
+    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+        // Two halves in two independent multiply-add chains (they overlap in the CPU).
+        let (high, low) = digits.split_at(digits.len() / 2);
+        let fold = |d: &[u8]| {
+            d.iter()
+                .fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'))
+        };
+        let value = fold(high) * POW10[low.len()] + fold(low);
+        return Some(if digits.len() == raw.len() {
+            value
+        } else {
+            -value
+        });
+    }
     let (negative, rest) = match raw.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, raw),
@@ -530,6 +606,48 @@ mod tests {
         assert!(members(&deep).is_ok());
         let deeper = alloc::format!("{{\"a\":{}{}}}", "[".repeat(64), "]".repeat(64));
         assert!(members(&deeper).is_err());
+    }
+
+    #[test]
+    fn canonical_payloads_match_the_general_parser() {
+        let fast = |json: &str| {
+            canonical_claims(json.as_bytes()).map(|(sub, exp)| {
+                (
+                    sub.decode(),
+                    String::from(core::str::from_utf8(exp).unwrap()),
+                )
+            })
+        };
+        for (json, sub, exp) in [
+            (r#"{"sub":"nacos","exp":4102444800}"#, "nacos", "4102444800"),
+            (r#"{"sub":"","exp":-0}"#, "", "-0"),
+            (r#"{"sub":"a b/~","exp":0}"#, "a b/~", "0"),
+        ] {
+            assert_eq!(fast(json), Some((sub.into(), exp.into())), "{json}");
+            let general = members(json).unwrap();
+            assert_eq!(
+                general,
+                [("sub".into(), sub.into()), ("exp".into(), exp.into())]
+            );
+        }
+        for other in [
+            r#"{"sub":"na\"cos","exp":1}"#,
+            r#"{"sub":"n\u0061","exp":1}"#,
+            "{\"sub\":\"\u{1}\",\"exp\":1}",
+            "{\"sub\":\"é\",\"exp\":1}",
+            r#"{"sub":"a","exp":01}"#,
+            r#"{"sub":"a","exp":1.5}"#,
+            r#"{"sub":"a","exp":1e3}"#,
+            r#"{"sub":"a","exp":-}"#,
+            r#"{"sub":"a","exp":}"#,
+            r#"{"sub":"a","exp":1} "#,
+            r#"{"sub":"a","exp":1,"x":2}"#,
+            r#"{"exp":1,"sub":"a"}"#,
+            r#" {"sub":"a","exp":1}"#,
+            r#"{"sub":"a""#,
+        ] {
+            assert_eq!(fast(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::claims::{self, Claims, JsonStr, Value};
 use super::{Algorithm, SecretKey};
 use crate::error::Malformed;
 use crate::{Error, Result, b64};
+use core::mem::MaybeUninit;
 use subtle::ConstantTimeEq;
 
 /// Longest payload part accepted, in base64url characters (6 KiB decoded). The payload is
@@ -21,6 +22,34 @@ const MAX_DECODED: usize = MAX_PAYLOAD_LEN / 4 * 3;
 /// nothing.
 pub const MAX_TOKEN_LEN: usize = 20 + 1 + MAX_PAYLOAD_LEN + 1 + 86;
 
+/// Length of every header constant (`{"alg":"HS256"}` in base64url, and 384/512).
+const HEADER_LEN: usize = 20;
+
+/// Words of the longest MAC (64 bytes for HS512).
+const MAC_WORDS: usize = 8;
+
+/// A MAC as zero-padded 64-bit words, so that the constant-time comparison is word by word
+/// (at most 8 masked compares) rather than byte by byte; callers compare MACs of equal length.
+struct MacWords([u64; MAC_WORDS]);
+
+impl MacWords {
+    /// Packs `mac` word by word straight from the slice (no byte copy into a buffer first,
+    /// which would make the word loads wait on the byte stores).
+    fn new(mac: &[u8]) -> Self {
+        let mut words = [0u64; MAC_WORDS];
+        for (w, chunk) in words.iter_mut().zip(mac.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *w = u64::from_le_bytes(b);
+        }
+        Self(words)
+    }
+
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0[..].ct_eq(&other.0[..])
+    }
+}
+
 /// `true` for the characters Java's `String.trim`/`isBlank` treat as blank.
 fn blank(token: &str) -> bool {
     token.chars().all(char::is_whitespace)
@@ -35,35 +64,63 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
     if token.len() > MAX_TOKEN_LEN {
         return Err(Error::MalformedToken(Malformed::Shape));
     }
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // The header is one of three constants of HEADER_LEN characters without a '.': a token
+    // that starts with one and a '.' has it as its first part (what the general split finds).
+    let known_header = token.as_bytes().get(HEADER_LEN) == Some(&b'.')
+        && token
+            .get(..HEADER_LEN)
+            .and_then(Algorithm::from_header)
+            .is_some();
+    let split = if known_header {
+        token.get(..HEADER_LEN).zip(token.get(HEADER_LEN + 1..))
+    } else {
+        token.split_once('.')
+    };
+    let Some((header, rest)) = split else {
+        return Err(Error::MalformedToken(Malformed::Shape));
+    };
+    let Some((payload, signature)) = rest.split_once('.') else {
         return Err(Error::MalformedToken(Malformed::Shape));
     };
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(Error::MalformedToken(Malformed::Shape));
     }
+    // A fourth part (a '.' in the signature) is a shape error, which comes before every later
+    // error; it is looked for only on the way to one, since a signature that decodes as
+    // base64url has no '.'.
+    let or_shape = |later: Error| {
+        if signature.contains('.') {
+            Error::MalformedToken(Malformed::Shape)
+        } else {
+            later
+        }
+    };
 
     // 2. header: the exact constant of a key's algorithm
-    let algorithm = Algorithm::from_header(header).ok_or(Error::UnsupportedAlgorithm)?;
+    let algorithm =
+        Algorithm::from_header(header).ok_or_else(|| or_shape(Error::UnsupportedAlgorithm))?;
     if !keys.iter().any(|k| k.algorithm() == algorithm) {
-        return Err(Error::UnsupportedAlgorithm);
+        return Err(or_shape(Error::UnsupportedAlgorithm));
     }
 
-    // 3. signature: the canonical base64url of the MAC, compared in constant time
+    // 3. signature: the canonical base64url of the MAC, compared in constant time. The
+    // signature text (public) is decoded strictly once: unpadded, zero trailing bits, so exactly
+    // one text decodes to each MAC and "decodes to the MAC" is "is the MAC's canonical text".
+    // The MAC itself (secret until it matches) is compared as bytes and never encoded.
     let signed = &token.as_bytes()[..header.len() + 1 + payload.len()];
     let mut valid = subtle::Choice::from(0);
-    for key in keys.iter().filter(|k| k.algorithm() == algorithm) {
-        let mac = key.mac(&[signed]);
-        let mut buf = [0u8; 88];
-        let expected = b64::encode_url_into(mac.as_bytes(), &mut buf);
-        if expected.len() == signature.len() {
-            valid |= expected.as_bytes().ct_eq(signature.as_bytes());
+    let mut decoded = [MaybeUninit::<u8>::uninit(); MAC_WORDS * 8];
+    // The MAC's text is unpadded base64url: 43, 64 or 86 characters.
+    if signature.len() == (algorithm.signature_len() * 4).div_ceil(3) {
+        if let Some(given) = b64::decode_url_into_uninit(signature.as_bytes(), &mut decoded) {
+            let given = MacWords::new(given);
+            for key in keys.iter().filter(|k| k.algorithm() == algorithm) {
+                valid |= MacWords::new(key.mac(&[signed]).as_bytes()).ct_eq(&given);
+            }
         }
     }
     if !bool::from(valid) {
-        return Err(Error::InvalidSignature);
+        return Err(or_shape(Error::InvalidSignature));
     }
 
     // 4. claims
@@ -72,11 +129,22 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
             reason: "payload too large",
         });
     }
-    let mut buf = [0u8; MAX_DECODED];
-    let json = b64::decode_url_into(payload.as_bytes(), &mut buf).ok_or(Error::InvalidClaims {
-        reason: "payload is not base64url",
-    })?;
-    let (sub, exp) = read_claims(json)?;
+    // Uninitialised: the decoder writes what it returns (no 6 KiB memset per call).
+    let mut buf = [const { MaybeUninit::<u8>::uninit() }; MAX_DECODED];
+    let json =
+        b64::decode_url_into_uninit(payload.as_bytes(), &mut buf).ok_or(Error::InvalidClaims {
+            reason: "payload is not base64url",
+        })?;
+    // The shape the server writes, recognised exactly; anything else takes the full parser.
+    let (sub, exp) = match claims::canonical_claims(json) {
+        Some((sub, exp)) => (
+            sub,
+            claims::number_to_i64(exp).ok_or(Error::InvalidClaims {
+                reason: "exp out of the 64-bit range",
+            })?,
+        ),
+        None => read_claims(json)?,
+    };
 
     // 5. expiry
     let leeway = i64::try_from(leeway).unwrap_or(i64::MAX);
@@ -117,4 +185,17 @@ fn read_claims(json: &[u8]) -> Result<(JsonStr<'_>, i64)> {
         reason: "missing exp",
     })?;
     Ok((sub, exp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_header_has_the_fast_path_length() {
+        for algorithm in Algorithm::ALL {
+            assert_eq!(algorithm.header().len(), HEADER_LEN);
+            assert!(!algorithm.header().contains('.'));
+        }
+    }
 }

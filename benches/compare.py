@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Runs the benchmarks of libnacoscrypt beside its peers and prints one table.
+
+- the criterion suites (`cargo bench -p nacoscrypt-benches`: tokens, config, the C ABI), read
+  back from <target>/criterion/**/new/estimates.json (median of each benchmark);
+- the Python binding against PyJWT and `cryptography` (benches/py_bench.py, run with the
+  interpreter of build/venv-py; created by scripts/test-python.sh when missing).
+
+Every ratio compares two measurements of the same run on the same machine. Usage:
+
+    python3 benches/compare.py [--quick] [--skip-rust] [--skip-python] [--rebuild-python]
+                               [--markdown FILE]
+
+Standard library only (for this script itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VENV_PY = ROOT / "build" / "venv-py" / "bin" / "python"
+SIZES = [64, 1024, 6144, 51200]
+KIB = {64: "64 B", 1024: "1 KiB", 6144: "6 KiB", 51200: "50 KiB"}
+
+
+def target_dir() -> pathlib.Path:
+    if os.environ.get("CARGO_TARGET_DIR"):
+        return pathlib.Path(os.environ["CARGO_TARGET_DIR"])
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    return pathlib.Path(json.loads(meta.stdout)["target_directory"])
+
+
+def machine() -> str:
+    """One line about the machine: CPU model, logical CPUs, load average, rustc."""
+    model = "unknown CPU"
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} logical CPUs, load average {load}, {rustc}"
+
+
+def run_rust(quick: bool) -> None:
+    cmd = ["cargo", "bench", "--locked", "-p", "nacoscrypt-benches", "--bench", "tokens",
+           "--bench", "config", "--"]
+    if quick:
+        cmd += ["--warm-up-time", "0.5", "--measurement-time", "1"]
+    print("==", " ".join(cmd), file=sys.stderr, flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr)
+
+
+def read_criterion(since: float | None) -> dict[str, float]:
+    """full_id -> median seconds; results older than `since` (a stale id) are skipped."""
+    out: dict[str, float] = {}
+    base = target_dir() / "criterion"
+    for est in base.glob("**/new/estimates.json"):
+        if since is not None and est.stat().st_mtime < since:
+            continue
+        bench = json.loads((est.parent / "benchmark.json").read_text())
+        median = json.loads(est.read_text())["median"]["point_estimate"]
+        out[bench["full_id"]] = median * 1e-9
+    return out
+
+
+def run_python(rebuild: bool) -> dict[str, float]:
+    if not VENV_PY.exists():
+        print("== build/venv-py missing: bash scripts/test-python.sh", file=sys.stderr)
+        subprocess.run(["bash", "scripts/test-python.sh"], cwd=ROOT, check=True,
+                       stdout=sys.stderr)
+    elif rebuild:
+        print("== pip install ./python (release build of the binding)", file=sys.stderr)
+        subprocess.run([str(VENV_PY), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "./python"],
+                       cwd=ROOT, check=True, stdout=sys.stderr)
+    print("== python benches/py_bench.py", file=sys.stderr, flush=True)
+    res = subprocess.run([str(VENV_PY), str(ROOT / "benches" / "py_bench.py")],
+                         cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(res.stdout)
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "—"
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.2f} µs"
+    return f"{s * 1e3:.2f} ms"
+
+
+class Table:
+    def __init__(self, r: dict[str, float]) -> None:
+        self.r = r
+        self.rows: list[list[str]] = []
+        self.verdicts: list[tuple[str, bool]] = []
+
+    def add(self, op: str, size: str, ours_id: str, peer: str | None, peer_id: str | None,
+            target: str = "", check=None) -> None:
+        ours = self.r.get(ours_id)
+        theirs = self.r.get(peer_id) if peer_id else None
+        ratio = ""
+        verdict = ""
+        if ours is not None and theirs is not None:
+            q = ours / theirs
+            ratio = f"{q:.2f}×" if q >= 0.1 else f"{q:.3f}×"
+            if q < 1:
+                ratio += f" ({1 / q:.1f}× faster)"
+        if check is not None and ours is not None and (theirs is not None or peer_id is None):
+            ok = check(ours, theirs)
+            verdict = "pass" if ok else "MISS"
+            self.verdicts.append((f"{op} {size} vs {peer}", ok))
+        elif target:
+            verdict = "n/a"
+        self.rows.append([op, size, fmt_time(ours), peer or "—", fmt_time(theirs), ratio,
+                          target, verdict])
+
+    def overhead(self, op: str, ours_id: str, base_id: str, peer: str, limit_ns: float) -> None:
+        ours, base = self.r.get(ours_id), self.r.get(base_id)
+        diff = ""
+        verdict = "n/a"
+        if ours is not None and base is not None:
+            d = (ours - base) * 1e9
+            diff = f"{d:+.0f} ns"
+            ok = d < limit_ns
+            verdict = "pass" if ok else "MISS"
+            self.verdicts.append((f"{op} overhead", ok))
+        self.rows.append([op, "", fmt_time(ours), peer, fmt_time(base), diff,
+                          f"< {limit_ns:.0f} ns over", verdict])
+
+    def markdown(self) -> str:
+        head = ["operation", "size", "this project", "peer", "peer time", "ours ÷ peer",
+                "target", "result"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        head = ["operation", "size", "this project", "peer", "peer time", "ours ÷ peer",
+                "target", "result"]
+        rows = [head] + self.rows
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+                         for r in rows)
+
+
+def within(limit: float):
+    return lambda ours, peer: ours / peer <= limit
+
+
+def faster(times: float):
+    return lambda ours, peer: peer / ours >= times
+
+
+def build_table(r: dict[str, float]) -> Table:
+    t = Table(r)
+    # ----- tokens (Rust) -----
+    for alg in ("HS256", "HS384", "HS512"):
+        for op in ("sign", "verify"):
+            g = f"token_{op}_{alg}"
+            name = f"token {op} {alg}"
+            if alg == "HS256":
+                t.add(name, "", f"{g}/nacoscrypt", "pre-keyed HMAC (RustCrypto)",
+                      f"{g}/hmac_prekeyed", "≤ 1.5×", within(1.5))
+                t.add(name, "", f"{g}/nacoscrypt", "jsonwebtoken", f"{g}/jsonwebtoken")
+            else:
+                t.add(name, "", f"{g}/nacoscrypt", "pre-keyed HMAC (RustCrypto)",
+                      f"{g}/hmac_prekeyed")
+    t.add("token verify, 2 keys (previous key)", "", "token_verify_rotation/nacoscrypt",
+          None, None)
+    t.add("token cache login hit", "", "token_cache_login_hit/nacoscrypt", None, None)
+    t.overhead("token verify HS256 via C ABI (subject out + string_free)",
+               "token_verify_HS256/nacoscrypt_ffi", "token_verify_HS256/nacoscrypt",
+               "core TokenManager::verify", 50)
+    t.overhead("token verify HS256 via C ABI (NULL outputs)",
+               "token_verify_HS256/nacoscrypt_ffi_null_outputs",
+               "token_verify_HS256/nacoscrypt", "core TokenManager::verify", 50)
+    # ----- configs (Rust) -----
+    for fmt in ("v1", "nacos"):
+        for op in ("encrypt", "decrypt"):
+            g = f"config_{op}_{fmt}"
+            for size in SIZES:
+                s = KIB[size]
+                ours = f"{g}/nacoscrypt_key_given/{size}"
+                last = size == SIZES[-1]
+                if fmt == "v1":
+                    t.add(f"config {op} v1, key given", s, ours, "ring AES-GCM + base64-simd",
+                          f"{g}/ring_b64simd/{size}", "≤ 1.25×" if last else "",
+                          within(1.25) if last else None)
+                    t.add(f"config {op} v1, key given", s, ours, "aes-gcm + base64",
+                          f"{g}/aesgcm_base64/{size}")
+                else:
+                    t.add(f"config {op} nacos, key given", s, ours,
+                          "aes ECB (pipelined) + base64-simd", f"{g}/ecb_b64simd/{size}",
+                          "≤ 1.25×" if last else "", within(1.25) if last else None)
+                t.add(f"config {op} {fmt}, local keyring", s, f"{g}/nacoscrypt_keyring/{size}",
+                      None, None)
+    # ----- Python -----
+    t.add("Python token verify HS256", "", "py_token_verify/nacoscrypt", "PyJWT decode",
+          "py_token_verify/pyjwt", "≥ 30× faster", faster(30))
+    t.add("Python token sign HS256 (issue)", "", "py_token_sign/nacoscrypt", "PyJWT encode",
+          "py_token_sign/pyjwt", "≥ 20× faster", faster(20))
+    for fmt, peer in (("v1", "cryptography AESGCM + base64"),
+                      ("nacos", "cryptography AES-ECB + PKCS7 + base64")):
+        for op in ("encrypt", "decrypt"):
+            t.add(f"Python {op}_config {fmt} (local keyring)", "50 KiB",
+                  f"py_config_{op}_{fmt}/nacoscrypt", peer,
+                  f"py_config_{op}_{fmt}/cryptography", "≥ 3× faster", faster(3))
+    return t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="short criterion measurements")
+    ap.add_argument("--skip-rust", action="store_true",
+                    help="do not run cargo bench; read the last criterion results")
+    ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--rebuild-python", action="store_true",
+                    help="pip install ./python into build/venv-py first")
+    ap.add_argument("--markdown", type=pathlib.Path, help="also write the table as Markdown")
+    args = ap.parse_args()
+
+    started = time.time()
+    before = machine()
+    if not args.skip_rust:
+        run_rust(args.quick)
+    results = read_criterion(None if args.skip_rust else started - 1)
+    if not args.skip_python:
+        results.update(run_python(args.rebuild_python))
+    table = build_table(results)
+    print(f"machine at start: {before}")
+    print(f"machine at end:   {machine()}\n")
+    print(table.text())
+    missed = [name for name, ok in table.verdicts if not ok]
+    print(f"\n{len(table.verdicts) - len(missed)} of {len(table.verdicts)} targets met"
+          + (": missed " + "; ".join(missed) if missed else ""))
+    if args.markdown:
+        args.markdown.write_text(table.markdown() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
