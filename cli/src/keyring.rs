@@ -200,19 +200,21 @@ pub(crate) fn create(kp: &KeyringPath, key_id: &str) -> Result<(), Failure> {
             kp.display()
         ));
     }
-    let mut keyring = Keyring::load(&kp.path).map_err(|e| kp.failure(&e))?;
-    if keyring.primary_version(key_id).is_some() {
+    // Checked and added under the keyring's lock: a concurrent writer's versions are kept.
+    let added = Keyring::update_file(&kp.path, |keyring| {
+        if keyring.primary_version(key_id).is_some() {
+            return Ok(None);
+        }
+        keyring.add_new_key(key_id).map(|v| Some(v.to_string()))
+    })
+    .map_err(|e| kp.failure(&e))?;
+    let Some(version) = added else {
         return Err(Failure::usage(format!(
             "key {key_id} already exists in keyring {}: add a version with \
              `nacoscrypt keyring rotate --key-id {key_id}`",
             kp.display()
         )));
-    }
-    let version = keyring
-        .add_new_key(key_id)
-        .map_err(|e| Failure::plain(&e))?
-        .to_string();
-    keyring.save(&kp.path).map_err(|e| kp.failure(&e))?;
+    };
     println(&format!(
         "added key {key_id} (version {version}) to keyring {}",
         kp.display()

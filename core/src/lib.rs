@@ -43,6 +43,8 @@ extern crate std;
 mod b64;
 pub mod config;
 pub mod error;
+#[cfg(feature = "std")]
+mod fs;
 mod gcm;
 pub mod kms;
 mod rng;

@@ -7,21 +7,50 @@ use crate::error::{FfiError, FfiResult};
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
 use core::ffi::c_char;
-use nacoscrypt_core::kms::Keyring;
+use nacoscrypt_core::kms::{Keyring, KeyringFile, Kms};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A local keyring: named master keys with versions (SPEC 2.4). Immutable once made.
+/// A local keyring: named master keys with versions (SPEC 2.4).
 ///
 /// Make one with `nacoscrypt_keyring_load()` (from a file, mode 0600 or stricter),
 /// `nacoscrypt_keyring_parse()` (from text) or `nacoscrypt_keyring_create_file()`; free it with
 /// `nacoscrypt_keyring_free()`. Use it as a KMS through `nacoscrypt_kms_from_keyring()`.
 ///
-/// Thread safety: immutable; safe to use from many threads at once.
+/// A keyring from a file follows the file: a blob of a version it does not know makes it read
+/// the file again (if the file changed) before failing, and encryption picks up a primary
+/// version another process added within 1 s. A keyring from text never changes.
+///
+/// Thread safety: safe to use from many threads at once.
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct nacoscrypt_keyring {
-    pub(crate) inner: Arc<Keyring>,
+    pub(crate) inner: KeyringSource,
+}
+
+/// What a keyring handle holds: fixed keys, or a file it follows.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyringSource {
+    Text(Arc<Keyring>),
+    File(Arc<KeyringFile>),
+}
+
+impl KeyringSource {
+    /// The keys as last read.
+    fn current(&self) -> Arc<Keyring> {
+        match self {
+            Self::Text(k) => Arc::clone(k),
+            Self::File(f) => f.keyring(),
+        }
+    }
+
+    /// The keyring as the core's KMS.
+    pub(crate) fn as_kms(&self) -> &dyn Kms {
+        match self {
+            Self::Text(k) => &**k,
+            Self::File(f) => &**f,
+        }
+    }
 }
 
 /// A path argument: bytes on Unix (any encoding), UTF-8 elsewhere.
@@ -46,16 +75,9 @@ unsafe fn arg_path(ptr: *const c_char, name: &'static str) -> FfiResult<PathBuf>
     }
 }
 
-fn new_keyring(out_ptr: *mut *mut nacoscrypt_keyring, keyring: Keyring) {
+fn new_keyring(out_ptr: *mut *mut nacoscrypt_keyring, inner: KeyringSource) {
     // SAFETY: callers checked `out_ptr` with `check_out`; writable by contract.
-    unsafe {
-        out(
-            out_ptr,
-            into_handle(nacoscrypt_keyring {
-                inner: Arc::new(keyring),
-            }),
-        );
-    }
+    unsafe { out(out_ptr, into_handle(nacoscrypt_keyring { inner })) }
 }
 
 /// Loads the keyring file at `path` (SPEC 2.4). The file must not be accessible to its group or
@@ -77,7 +99,10 @@ pub unsafe extern "C" fn nacoscrypt_keyring_load(
         // SAFETY: forwarded contract.
         let path = unsafe { arg_path(path, "path") }?;
         check_out(keyring_out, "keyring_out")?;
-        new_keyring(keyring_out, Keyring::load(path)?);
+        new_keyring(
+            keyring_out,
+            KeyringSource::File(Arc::new(KeyringFile::open(path)?)),
+        );
         Ok(())
     })
 }
@@ -99,7 +124,7 @@ pub unsafe extern "C" fn nacoscrypt_keyring_parse(
         // SAFETY: forwarded contract.
         let text = unsafe { arg_text(text, text_len, "text") }?;
         check_out(keyring_out, "keyring_out")?;
-        new_keyring(keyring_out, Keyring::parse(text)?);
+        new_keyring(keyring_out, KeyringSource::Text(Arc::new(Keyring::parse(text)?)));
         Ok(())
     })
 }
@@ -123,15 +148,21 @@ pub unsafe extern "C" fn nacoscrypt_keyring_create_file(
         // SAFETY: forwarded contract.
         let key_id = unsafe { arg_str(key_id, "key_id") }?;
         check_out(keyring_out, "keyring_out")?;
-        new_keyring(keyring_out, Keyring::create(path, key_id)?);
+        Keyring::create(&path, key_id)?;
+        new_keyring(
+            keyring_out,
+            KeyringSource::File(Arc::new(KeyringFile::open(path)?)),
+        );
         Ok(())
     })
 }
 
 /// Rotates `key_id` in the keyring file at `path`: loads it (with the permission check), adds a
 /// new primary version (creating the key if `create_key` and it is missing) and saves the file
-/// back atomically. Older versions keep decrypting. Keyring handles loaded before do not see
-/// the new version: load the file again.
+/// back atomically, under the keyring's lock (`<path>.lock`: concurrent rotations from any
+/// number of processes all land). A symbolic link is followed: the file it points to is
+/// replaced. Older versions keep decrypting. Keyring handles loaded from the file before see
+/// the new version when a blob needs it, and encrypt with it within 1 s.
 ///
 /// - `version_out`: receives the new version id (a library string: free it with
 ///   `nacoscrypt_string_free()`); `version_len_out` (may be NULL) its length. Written only on
@@ -174,7 +205,7 @@ pub unsafe extern "C" fn nacoscrypt_keyring_key_count(
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
         check_out(count_out, "count_out")?;
         // SAFETY: checked, writable by contract.
-        unsafe { out(count_out, keyring.inner.key_ids().len()) };
+        unsafe { out(count_out, keyring.inner.current().key_ids().len()) };
         Ok(())
     })
 }
@@ -198,7 +229,8 @@ pub unsafe extern "C" fn nacoscrypt_keyring_key_id(
         // SAFETY: forwarded contract.
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
         let target = StringOut::new(key_id_out, key_id_len_out, "key_id_out")?;
-        let ids = keyring.inner.key_ids();
+        let current = keyring.inner.current();
+        let ids = current.key_ids();
         let id = ids
             .get(index)
             .ok_or(FfiError::invalid("index", "is not below the key count"))?;
@@ -229,8 +261,8 @@ pub unsafe extern "C" fn nacoscrypt_keyring_primary_version(
         // SAFETY: forwarded contract.
         let key_id = unsafe { arg_str(key_id, "key_id") }?;
         let target = StringOut::new(version_out, version_len_out, "version_out")?;
-        let version = keyring
-            .inner
+        let current = keyring.inner.current();
+        let version = current
             .primary_version(key_id)
             .ok_or(nacoscrypt_core::Error::UnknownKeyId)?;
         // SAFETY: forwarded contract.

@@ -5,14 +5,13 @@ use crate::boundary::{
     into_handle, out,
 };
 use crate::error::{FfiError, FfiResult, set_pending_kms_code};
-use crate::keyring::nacoscrypt_keyring;
+use crate::keyring::{KeyringSource, nacoscrypt_keyring};
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
 use core::ffi::{CStr, c_char, c_int, c_void};
-use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Keyring, Kms};
+use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Kms};
 use nacoscrypt_core::{Error, Result, SecretBytes};
 use std::ffi::CString;
-use std::sync::Arc;
 
 /// The callback that makes a data key: a fresh random key of `key_spec` (`"AES_256"`: 32
 /// bytes, `"AES_128"`: 16 bytes) under the master key `key_id`, bound to the context.
@@ -388,7 +387,7 @@ pub struct nacoscrypt_kms {
 
 #[derive(Debug)]
 enum KmsImpl {
-    Keyring(Arc<Keyring>),
+    Keyring(KeyringSource),
     Callbacks(CallbackKms),
 }
 
@@ -396,7 +395,7 @@ impl nacoscrypt_kms {
     /// The KMS as the core's trait object.
     pub(crate) fn as_dyn(&self) -> &dyn Kms {
         match &self.inner {
-            KmsImpl::Keyring(k) => &**k,
+            KmsImpl::Keyring(k) => k.as_kms(),
             KmsImpl::Callbacks(c) => c,
         }
     }
@@ -420,7 +419,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_from_keyring(
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
         check_out(kms_out, "kms_out")?;
         let kms = nacoscrypt_kms {
-            inner: KmsImpl::Keyring(Arc::clone(&keyring.inner)),
+            inner: KmsImpl::Keyring(keyring.inner.clone()),
         };
         // SAFETY: checked, writable by contract.
         unsafe { out(kms_out, into_handle(kms)) };

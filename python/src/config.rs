@@ -62,7 +62,7 @@ fn with_kms<T: Send>(
 ) -> PyResult<T> {
     if let Ok(local) = kms.cast::<LocalKms>() {
         let local = local.get();
-        let run = || local.with_keyring(|keyring| f(keyring));
+        let run = || local.with_kms(f);
         let result = if detach { py.detach(run) } else { run() };
         return result.or_raise(py);
     }

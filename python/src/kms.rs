@@ -2,7 +2,7 @@
 //! a core [`Kms`] at run time.
 
 use crate::errors::{CoreResultExt, to_py_err};
-use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Keyring, Kms};
+use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Keyring, KeyringFile, Kms};
 use nacoscrypt_core::{Error, SecretBytes};
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::intern;
@@ -190,18 +190,41 @@ impl Kms for PyKms {
 
 /// The local KMS (SPEC 2.4): a keyring from a file or a text. Key bytes never leave it.
 ///
-/// Thread-safe: the keyring sits behind a read-write lock; `rotate` takes the write side. Locks
-/// are never held while Python code runs.
+/// A keyring from a file follows the file (the core's `KeyringFile`): versions another process
+/// adds are read when a blob needs them, new primaries used within a second. A keyring from
+/// text lives in memory behind a read-write lock; `rotate` takes the write side. Locks are never
+/// held while Python code runs.
 #[pyclass(frozen, module = "nacoscrypt")]
 pub(crate) struct LocalKms {
-    keyring: RwLock<Keyring>,
-    path: Option<PathBuf>,
+    source: Source,
+}
+
+enum Source {
+    Text(RwLock<Keyring>),
+    File(KeyringFile),
 }
 
 impl LocalKms {
-    /// Runs `f` with the keyring (read lock).
-    pub(crate) fn with_keyring<T>(&self, f: impl FnOnce(&Keyring) -> T) -> T {
-        f(&self.keyring.read().unwrap_or_else(PoisonError::into_inner))
+    /// Runs `f` with the keyring as a core [`Kms`].
+    pub(crate) fn with_kms<T>(&self, f: impl FnOnce(&dyn Kms) -> T) -> T {
+        match &self.source {
+            Source::Text(lock) => f(&*lock.read().unwrap_or_else(PoisonError::into_inner)),
+            Source::File(file) => f(file),
+        }
+    }
+
+    /// Runs `f` with the keyring as last read.
+    fn with_keyring<T>(&self, f: impl FnOnce(&Keyring) -> T) -> T {
+        match &self.source {
+            Source::Text(lock) => f(&lock.read().unwrap_or_else(PoisonError::into_inner)),
+            Source::File(file) => f(&file.keyring()),
+        }
+    }
+
+    fn from_file_source(file: KeyringFile) -> Self {
+        Self {
+            source: Source::File(file),
+        }
     }
 }
 
@@ -236,14 +259,12 @@ fn core_context(pairs: &[(String, String)]) -> Context<'_> {
 
 #[pymethods]
 impl LocalKms {
-    /// Loads a keyring file (refused if its group or others can read it).
+    /// Loads a keyring file (refused if its group or others can read it, or if it is not a
+    /// regular file) and follows its changes.
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let keyring = py.detach(|| Keyring::load(&path)).or_raise(py)?;
-        Ok(Self {
-            keyring: RwLock::new(keyring),
-            path: Some(path),
-        })
+        let file = py.detach(|| KeyringFile::open(&path)).or_raise(py)?;
+        Ok(Self::from_file_source(file))
     }
 
     /// Parses keyring text (not backed by a file: `rotate` changes it in memory only).
@@ -251,44 +272,49 @@ impl LocalKms {
     fn from_string(py: Python<'_>, text: PyBackedStr) -> PyResult<Self> {
         let keyring = Keyring::parse(&text).or_raise(py)?;
         Ok(Self {
-            keyring: RwLock::new(keyring),
-            path: None,
+            source: Source::Text(RwLock::new(keyring)),
         })
     }
 
     /// Creates a keyring file (mode 0600) holding one fresh key; fails if the file exists.
     #[staticmethod]
     fn create(py: Python<'_>, path: PathBuf, key_id: PyBackedStr) -> PyResult<Self> {
-        let keyring = py.detach(|| Keyring::create(&path, &key_id)).or_raise(py)?;
-        Ok(Self {
-            keyring: RwLock::new(keyring),
-            path: Some(path),
-        })
+        let file = py
+            .detach(|| {
+                Keyring::create(&path, &key_id)?;
+                KeyringFile::open(&path)
+            })
+            .or_raise(py)?;
+        Ok(Self::from_file_source(file))
     }
 
     /// Adds a new primary version to `key_id` (creating the key first if `create` is set and it
-    /// is missing) and returns the new version id. File-backed: the file is re-read, changed
-    /// and replaced atomically, and this object then holds what the file holds.
+    /// is missing) and returns the new version id. File-backed: the file is changed under its
+    /// lock and replaced atomically, and this object then holds what the file holds.
     #[pyo3(signature = (key_id, *, create = false))]
     fn rotate(&self, py: Python<'_>, key_id: PyBackedStr, create: bool) -> PyResult<String> {
-        py.detach(|| {
-            let mut keyring = self.keyring.write().unwrap_or_else(PoisonError::into_inner);
-            let mut updated = match &self.path {
-                Some(path) => Keyring::load(path)?,
-                None => keyring.clone(),
-            };
-            let version = if create && updated.primary_version(&key_id).is_none() {
-                updated.add_new_key(&key_id)?.to_owned()
-            } else {
-                updated.rotate(&key_id)?.to_owned()
-            };
-            if let Some(path) = &self.path {
-                updated.save(path)?;
+        py.detach(|| match &self.source {
+            Source::File(file) => file.rotate(&key_id, create),
+            Source::Text(lock) => {
+                let mut keyring = lock.write().unwrap_or_else(PoisonError::into_inner);
+                let version = if create && keyring.primary_version(&key_id).is_none() {
+                    keyring.add_new_key(&key_id)?
+                } else {
+                    keyring.rotate(&key_id)?
+                };
+                Ok(version.to_owned())
             }
-            *keyring = updated;
-            Ok(version)
         })
         .or_raise(py)
+    }
+
+    /// Reads the keyring file again if it changed (a keyring from text: nothing to do).
+    /// Returns whether it did.
+    fn reload(&self, py: Python<'_>) -> PyResult<bool> {
+        match &self.source {
+            Source::File(file) => py.detach(|| file.reload()).or_raise(py),
+            Source::Text(_) => Ok(false),
+        }
     }
 
     /// The key ids, in the order they first appear.
@@ -309,7 +335,10 @@ impl LocalKms {
     /// The keyring file, or None for a keyring made from text.
     #[getter]
     fn path(&self) -> Option<PathBuf> {
-        self.path.clone()
+        match &self.source {
+            Source::File(file) => Some(file.path().to_path_buf()),
+            Source::Text(_) => None,
+        }
     }
 
     /// KMS interface: a fresh data key of `spec` under `key_id`, and its blob.
@@ -324,7 +353,7 @@ impl LocalKms {
         let spec = parse_spec(py, &spec)?;
         let pairs = context_of(context)?;
         let generated = self
-            .with_keyring(|k| k.generate_data_key(&key_id, spec, &core_context(&pairs)))
+            .with_kms(|k| k.generate_data_key(&key_id, spec, &core_context(&pairs)))
             .or_raise(py)?;
         Ok((
             PyBytes::new(py, generated.plaintext.as_bytes()),
@@ -342,7 +371,7 @@ impl LocalKms {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         let pairs = context_of(context)?;
-        self.with_keyring(|k| Kms::encrypt(k, &key_id, plaintext, &core_context(&pairs)))
+        self.with_kms(|k| k.encrypt(&key_id, plaintext, &core_context(&pairs)))
             .or_raise(py)
     }
 
@@ -356,14 +385,14 @@ impl LocalKms {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let pairs = context_of(context)?;
         let plaintext = self
-            .with_keyring(|k| Keyring::decrypt(k, &blob, &core_context(&pairs)))
+            .with_kms(|k| k.decrypt(&blob, &core_context(&pairs)))
             .or_raise(py)?;
         Ok(PyBytes::new(py, plaintext.as_bytes()))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let ids = PyList::new(py, self.key_ids())?.repr()?;
-        Ok(match &self.path {
+        Ok(match self.path() {
             Some(path) => format!(
                 "LocalKms(key_ids={ids}, path={})",
                 PyString::new(py, &path.to_string_lossy()).repr()?

@@ -8,8 +8,15 @@ mod keyring;
 
 #[cfg(feature = "std")]
 mod file;
+#[cfg(feature = "std")]
+mod keyring_file;
 
 pub use keyring::{KEY_LEN, Keyring, KeyringWithRng, VERSION_ID_LEN};
+
+#[cfg(feature = "std")]
+pub use file::LOCK_TIMEOUT;
+#[cfg(feature = "std")]
+pub use keyring_file::{DEFAULT_REFRESH_INTERVAL, KeyringFile};
 
 use crate::{Error, Result, SecretBytes};
 use alloc::string::String;

@@ -171,15 +171,21 @@ impl AuthSettings {
     /// environment.
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be read (or is not UTF-8), else as
+    /// [`Error::Io`] if the file cannot be read, is not a regular file (a FIFO or device is
+    /// refused, never waited on) or is not UTF-8; [`Error::InvalidSettings`] for a file over
+    /// [`MAX_PROPERTIES_LEN`], found while reading; else as
     /// [`from_properties`](Self::from_properties).
     #[cfg(feature = "std")]
     pub fn from_properties_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        use alloc::string::ToString;
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::Io {
-            operation: "reading application.properties",
-            message: e.to_string(),
-        })?);
+        let text = crate::fs::read_regular_text(
+            path.as_ref(),
+            MAX_PROPERTIES_LEN,
+            "reading application.properties",
+            || Error::InvalidSettings {
+                name: PROPS,
+                reason: "file too large",
+            },
+        )?;
         let vars: Vec<(String, Zeroizing<String>)> = std::env::vars_os()
             .filter_map(|(k, v)| {
                 Some((k.into_string().ok()?, Zeroizing::new(v.into_string().ok()?)))
