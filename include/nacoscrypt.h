@@ -240,13 +240,17 @@ typedef struct nacoscrypt_access_token nacoscrypt_access_token;
 typedef struct nacoscrypt_auth_settings nacoscrypt_auth_settings;
 
 /**
- * A local keyring: named master keys with versions (SPEC 2.4). Immutable once made.
+ * A local keyring: named master keys with versions (SPEC 2.4).
  *
  * Make one with `nacoscrypt_keyring_load()` (from a file, mode 0600 or stricter),
  * `nacoscrypt_keyring_parse()` (from text) or `nacoscrypt_keyring_create_file()`; free it with
  * `nacoscrypt_keyring_free()`. Use it as a KMS through `nacoscrypt_kms_from_keyring()`.
  *
- * Thread safety: immutable; safe to use from many threads at once.
+ * A keyring from a file follows the file: a blob of a version it does not know makes it read
+ * the file again (if the file changed) before failing, and encryption picks up a primary
+ * version another process added within 1 s. A keyring from text never changes.
+ *
+ * Thread safety: safe to use from many threads at once.
  */
 typedef struct nacoscrypt_keyring nacoscrypt_keyring;
 
@@ -704,8 +708,10 @@ nacoscrypt_result nacoscrypt_keyring_create_file(const char *path,
 /**
  * Rotates `key_id` in the keyring file at `path`: loads it (with the permission check), adds a
  * new primary version (creating the key if `create_key` and it is missing) and saves the file
- * back atomically. Older versions keep decrypting. Keyring handles loaded before do not see
- * the new version: load the file again.
+ * back atomically, under the keyring's lock (`<path>.lock`: concurrent rotations from any
+ * number of processes all land). A symbolic link is followed: the file it points to is
+ * replaced. Older versions keep decrypting. Keyring handles loaded from the file before see
+ * the new version when a blob needs it, and encrypt with it within 1 s.
  *
  * - `version_out`: receives the new version id (a library string: free it with
  *   `nacoscrypt_string_free()`); `version_len_out` (may be NULL) its length. Written only on
@@ -720,6 +726,24 @@ nacoscrypt_result nacoscrypt_keyring_rotate_file(const char *path,
                                                  bool create_key,
                                                  char **version_out,
                                                  size_t *version_len_out);
+
+/**
+ * Reads the keyring file of `keyring` again now if it changed since it was last read.
+ * Not needed for decryption (a blob of an unknown version makes the keyring check the file by
+ * itself) nor for new primary versions (used within 1 s); useful after a rotation elsewhere to
+ * see it in `nacoscrypt_keyring_primary_version()` at once, or to surface a file that became
+ * unreadable. A keyring parsed from text has no file: nothing happens.
+ *
+ * - `changed_out` (may be NULL): receives whether the file was read again.
+ *
+ * On failure (the file removed, readable by others, malformed) the keys loaded before stay in
+ * use and the result says what is wrong.
+ *
+ * # Safety
+ * `keyring` must be a live keyring; `changed_out` NULL or writable.
+ */
+nacoscrypt_result nacoscrypt_keyring_reload(const struct nacoscrypt_keyring *keyring,
+                                            bool *changed_out);
 
 /**
  * The number of distinct key ids in `keyring`, into `*count_out`.

@@ -121,6 +121,14 @@ EOF
 cc ffi/examples/example.c $(pkg-config --cflags nacoscrypt) "$PREFIX/lib/libnacoscrypt.a" \
     -lpthread -ldl -lm -o "$WORK/example_static"
 "$WORK/example_static" >/dev/null
+
+step "keyring soak: 8 threads while another process rotates (${NACOSCRYPT_SOAK_SECONDS:-20} s, release library)"
+# Against the installed release library without sanitizers, so that the resident set measures
+# the library (ASan's quarantine would hide a leak or fake one).
+cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -pthread ffi/tests/c/soak_keyring.c \
+    $(pkg-config --cflags --libs nacoscrypt) -o "$WORK/soak_keyring"
+mkdir -p "$WORK/soak"
+LD_LIBRARY_PATH="$PREFIX/lib" "$WORK/soak_keyring" "${NACOSCRYPT_SOAK_SECONDS:-20}" "$WORK/soak"
 make --no-print-directory uninstall PREFIX="$PREFIX"
 [ ! -e "$PREFIX/lib/libnacoscrypt.so" ]
 

@@ -35,4 +35,9 @@ echo "== mypy.stubtest nacoscrypt"
 echo "== mypy --strict python/tests"
 "$py" -m mypy --strict --cache-dir build/mypy-cache python/tests
 
+echo "== keyring soak: 8 threads while another process rotates (${NACOSCRYPT_SOAK_SECONDS:-20} s)"
+soak_dir=$(mktemp -d)
+"$py" python/tests/soak_keyring.py "${NACOSCRYPT_SOAK_SECONDS:-20}" "$soak_dir"
+rm -rf "$soak_dir"
+
 echo "== Python bindings checked in $(( $(date +%s) - start )) s"

@@ -1239,3 +1239,93 @@ fn secret_new_prints_a_key_and_the_properties_line() {
     assert_eq!(sb.run(&["secret", "new", "--bytes", "16"]).code, 2);
     assert_eq!(sb.run(&["secret", "new", "--bytes", "65"]).code, 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keyring files under concurrency (issue 11)
+
+#[test]
+fn concurrent_rotations_from_three_shells_all_land() {
+    // The issue's report: three shells × 40 `keyring rotate` at the same moment kept 58 of 121.
+    let sb = Sandbox::new("rotate-race");
+    let path = sb.path("kr");
+    let p = path.to_str().unwrap().to_owned();
+    sb.run(&["keyring", "create", "--keyring", &p]).ok();
+    let shells: Vec<_> = (0..3)
+        .map(|_| {
+            let script = format!(
+                "for i in $(seq 40); do '{BIN}' --keyring '{p}' keyring rotate >/dev/null || exit 1; done"
+            );
+            Command::new("sh")
+                .args(["-c", &script])
+                .env("HOME", &sb.dir)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut shell in shells {
+        assert!(shell.wait().unwrap().success());
+    }
+    assert_eq!(
+        Keyring::load(&path)
+            .unwrap()
+            .versions("alias/nacoscrypt")
+            .len(),
+        121
+    );
+}
+
+#[test]
+fn a_symlinked_keyring_is_rotated_through_the_link() {
+    let sb = Sandbox::new("rotate-link");
+    let real = sb.path("real");
+    sb.run(&["keyring", "create", "--keyring", real.to_str().unwrap()])
+        .ok();
+    let link = sb.path("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    sb.run(&["--keyring", "link", "keyring", "rotate"]).ok();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        Keyring::load(&real)
+            .unwrap()
+            .versions("alias/nacoscrypt")
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_fifo_keyring_is_refused_at_once() {
+    let sb = Sandbox::new("fifo");
+    let fifo = sb.path("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .args(["-m", "600"])
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut child = sb
+        .cmd(&["--keyring", "fifo", "keyring", "list"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("`keyring list` blocked on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("named pipe"), "{stderr}");
+}

@@ -124,7 +124,10 @@ pub unsafe extern "C" fn nacoscrypt_keyring_parse(
         // SAFETY: forwarded contract.
         let text = unsafe { arg_text(text, text_len, "text") }?;
         check_out(keyring_out, "keyring_out")?;
-        new_keyring(keyring_out, KeyringSource::Text(Arc::new(Keyring::parse(text)?)));
+        new_keyring(
+            keyring_out,
+            KeyringSource::Text(Arc::new(Keyring::parse(text)?)),
+        );
         Ok(())
     })
 }
@@ -188,6 +191,39 @@ pub unsafe extern "C" fn nacoscrypt_keyring_rotate_file(
         let version = Keyring::rotate_file(path, key_id, create_key)?;
         // SAFETY: forwarded contract.
         unsafe { target.write(version.as_bytes()) }
+    })
+}
+
+/// Reads the keyring file of `keyring` again now if it changed since it was last read.
+/// Not needed for decryption (a blob of an unknown version makes the keyring check the file by
+/// itself) nor for new primary versions (used within 1 s); useful after a rotation elsewhere to
+/// see it in `nacoscrypt_keyring_primary_version()` at once, or to surface a file that became
+/// unreadable. A keyring parsed from text has no file: nothing happens.
+///
+/// - `changed_out` (may be NULL): receives whether the file was read again.
+///
+/// On failure (the file removed, readable by others, malformed) the keys loaded before stay in
+/// use and the result says what is wrong.
+///
+/// # Safety
+/// `keyring` must be a live keyring; `changed_out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_keyring_reload(
+    keyring: *const nacoscrypt_keyring,
+    changed_out: *mut bool,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let keyring = unsafe { arg_ref(keyring, "keyring") }?;
+        let changed = match &keyring.inner {
+            KeyringSource::File(file) => file.reload()?,
+            KeyringSource::Text(_) => false,
+        };
+        if !changed_out.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { out(changed_out, changed) };
+        }
+        Ok(())
     })
 }
 

@@ -1,23 +1,7 @@
 //! Keyring files (`std`): load with the permission check; every change made under a lock and
 //! written atomically.
 //!
-//! # How a keyring file changes
-//! - **Writers serialize** on an advisory lock (`flock`) on a lock file beside the keyring,
-//!   `<keyring>.lock` (mode 0600, never removed: removing a lock file races with its next user).
-//!   The lock is held across load, change and save, so N processes × M rotations leave exactly
-//!   1 + N·M versions. A writer that cannot get the lock within [`LOCK_TIMEOUT`] fails with
-//!   [`Error::Io`] naming the lock file.
-//! - **Atomic replacement**: the new text goes to a temporary file in the keyring's own folder
-//!   (a unique name: process id, a per-process counter and the time), is flushed to disk, renamed
-//!   over the keyring, and the folder is flushed so the rename itself survives a crash. A crash
-//!   at any point leaves either the old file or the new one, never a mix; a full disk or a
-//!   read-only folder leaves the old file untouched. Temporary files a killed writer left behind
-//!   are removed by the next writer (under the lock, no other writer can be using them).
-//! - **Symbolic links are followed**: a keyring path that is a symbolic link stays a link; the
-//!   file it points to is replaced, atomically, in its own folder, and its lock file sits beside
-//!   it, so writers through the link and through the real path exclude each other.
-//! - **Only regular files** are read: a FIFO, a device or a directory is an [`Error::Io`] that
-//!   says what it is.
+//! The rules are documented in the [`kms` module](crate::kms#keyring-files).
 
 use super::Keyring;
 use super::keyring::MAX_KEYRING_LEN;
@@ -76,7 +60,7 @@ impl Keyring {
     }
 
     /// Writes this keyring to `path`, replacing what the file holds, under the keyring's lock
-    /// and atomically (see the [module docs](self)), readable by the owner only.
+    /// and atomically (see [keyring files](crate::kms#keyring-files)), readable by the owner only.
     ///
     /// This replaces versions another process may have added since this keyring was loaded: to
     /// change a keyring file, use [`update_file`](Self::update_file) (or
@@ -203,9 +187,13 @@ impl FileIdentity {
 }
 
 /// The file a keyring path names: symbolic links resolved, so the file is replaced in its own
-/// folder and the link stays a link.
+/// folder and the link stays a link. A path where nothing exists yet is kept as it is; a
+/// dangling link is an error.
 fn resolve(path: &Path) -> Result<PathBuf> {
-    fs::canonicalize(path).map_err(io_error("opening the keyring file"))
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(path.to_path_buf()),
+        _ => fs::canonicalize(path).map_err(io_error("opening the keyring file")),
+    }
 }
 
 /// The folder and file name of `path`.

@@ -1,9 +1,8 @@
 //! A keyring bound to its file (`std`): long-running services see versions other processes add.
 
+use super::Keyring;
 use super::file::FileIdentity;
-use super::{Context, GeneratedDataKey, KeySpec, Keyring, Kms};
-use crate::{ErrorKind, Result, SecretBytes};
-use alloc::string::String;
+use crate::Result;
 use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -153,7 +152,7 @@ impl KeyringFile {
     /// # Errors
     /// As [`Keyring::rotate_file`].
     #[cfg(feature = "getrandom")]
-    pub fn rotate(&self, key_id: &str, create_key: bool) -> Result<String> {
+    pub fn rotate(&self, key_id: &str, create_key: bool) -> Result<alloc::string::String> {
         let version = Keyring::rotate_file(&self.path, key_id, create_key)?;
         self.reload()?;
         Ok(version)
@@ -183,38 +182,52 @@ impl KeyringFile {
 
     /// Runs `f` on the loaded keyring; on an unknown key version, re-reads a changed file and
     /// runs it once more.
+    #[cfg(feature = "getrandom")]
     fn with_retry<T>(&self, f: impl Fn(&Keyring) -> Result<T>) -> Result<T> {
-        let first = f(&self.read_loaded().keyring);
-        match first {
-            Err(e) if e.kind() == ErrorKind::UnknownKey => match self.reload() {
-                Ok(true) => f(&self.read_loaded().keyring),
-                Ok(false) => Err(e),
-                Err(reload) => Err(reload),
-            },
+        let tried = Arc::clone(&self.read_loaded().keyring);
+        match f(&tried) {
+            Err(e) if e.kind() == crate::ErrorKind::UnknownKey => {
+                // Another thread may have read the file meanwhile (this one then waited for it
+                // and finds the file unchanged): retry whenever the keys are not those tried.
+                self.reload()?;
+                let now = Arc::clone(&self.read_loaded().keyring);
+                if Arc::ptr_eq(&now, &tried) {
+                    Err(e)
+                } else {
+                    f(&now)
+                }
+            }
             other => other,
         }
     }
 }
 
 #[cfg(feature = "getrandom")]
-impl Kms for KeyringFile {
-    fn generate_data_key(
-        &self,
-        key_id: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<GeneratedDataKey> {
-        self.refresh_if_due();
-        self.with_retry(|k| k.generate_data_key(key_id, spec, context))
-    }
+mod kms {
+    use super::KeyringFile;
+    use crate::kms::{Context, GeneratedDataKey, KeySpec, Kms};
+    use crate::{Result, SecretBytes};
+    use alloc::string::String;
 
-    fn encrypt(&self, key_id: &str, plaintext: &[u8], context: &Context<'_>) -> Result<String> {
-        self.refresh_if_due();
-        self.with_retry(|k| Kms::encrypt(k, key_id, plaintext, context))
-    }
+    impl Kms for KeyringFile {
+        fn generate_data_key(
+            &self,
+            key_id: &str,
+            spec: KeySpec,
+            context: &Context<'_>,
+        ) -> Result<GeneratedDataKey> {
+            self.refresh_if_due();
+            self.with_retry(|k| k.generate_data_key(key_id, spec, context))
+        }
 
-    fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
-        self.with_retry(|k| Kms::decrypt(k, ciphertext_blob, context))
+        fn encrypt(&self, key_id: &str, plaintext: &[u8], context: &Context<'_>) -> Result<String> {
+            self.refresh_if_due();
+            self.with_retry(|k| Kms::encrypt(k, key_id, plaintext, context))
+        }
+
+        fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
+            self.with_retry(|k| Kms::decrypt(k, ciphertext_blob, context))
+        }
     }
 }
 

@@ -3,6 +3,27 @@
 //! A [`Kms`] hands out data keys and encrypts small secrets. Alibaba Cloud KMS, AWS KMS, an HSM
 //! or the embedded [`Keyring`] all fit behind the same three calls. The trait is object safe, so
 //! the C and Python bindings implement it at run time with callbacks and duck-typed objects.
+//!
+//! # Keyring files
+//! With the `std` feature a keyring lives in a file (SPEC 2.4); for long-running services use
+//! [`KeyringFile`], which follows the file. Every change to the file is safe against
+//! concurrent writers and crashes:
+//! - **Writers serialize** on an advisory lock (`flock`) on a lock file beside the keyring,
+//!   `<keyring>.lock` (mode 0600, never removed: removing a lock file races with its next user).
+//!   The lock is held across load, change and save, so N processes × M rotations leave exactly
+//!   1 + N·M versions. A writer that cannot get the lock within [`LOCK_TIMEOUT`] fails with
+//!   [`Error::Io`] naming the lock file.
+//! - **Atomic replacement**: the new text goes to a temporary file in the keyring's own folder
+//!   (a unique name: process id, a per-process counter and the time), is flushed to disk, renamed
+//!   over the keyring, and the folder is flushed so the rename itself survives a crash. A crash
+//!   at any point leaves either the old file or the new one, never a mix; a full disk or a
+//!   read-only folder leaves the old file untouched. Temporary files a killed writer left behind
+//!   are removed by the next writer (under the lock, no other writer can be using them).
+//! - **Symbolic links are followed**: a keyring path that is a symbolic link stays a link; the
+//!   file it points to is replaced, atomically, in its own folder, and its lock file sits beside
+//!   it, so writers through the link and through the real path exclude each other.
+//! - **Only regular files** are read: a FIFO, a device or a directory is an [`Error::Io`] that
+//!   says what it is.
 
 mod keyring;
 

@@ -398,15 +398,15 @@ impl Hs256 {
 
     /// The MAC of the concatenation of `parts`.
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        if let [data] = parts {
-            if data.len() + 9 <= 2 * SHA256_BLOCK {
-                // A token's signing input: its blocks and padding in one compression call.
-                let mut tail = [[0u8; SHA256_BLOCK]; 2];
-                tail.as_flattened_mut()[..data.len()].copy_from_slice(data);
-                let total = SHA256_BLOCK as u64 + u64::try_from(data.len()).unwrap_or(u64::MAX);
-                let inner_hash = sha256_finish(self.inner, &mut tail, data.len(), total);
-                return self.outer_hash(&inner_hash);
-            }
+        if let [data] = parts
+            && data.len() + 9 <= 2 * SHA256_BLOCK
+        {
+            // A token's signing input: its blocks and padding in one compression call.
+            let mut tail = [[0u8; SHA256_BLOCK]; 2];
+            tail.as_flattened_mut()[..data.len()].copy_from_slice(data);
+            let total = SHA256_BLOCK as u64 + u64::try_from(data.len()).unwrap_or(u64::MAX);
+            let inner_hash = sha256_finish(self.inner, &mut tail, data.len(), total);
+            return self.outer_hash(&inner_hash);
         }
         let mut state = self.inner;
         let mut tail = [[0u8; SHA256_BLOCK]; 2];

@@ -111,12 +111,12 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
     let mut valid = subtle::Choice::from(0);
     let mut decoded = [MaybeUninit::<u8>::uninit(); MAC_WORDS * 8];
     // The MAC's text is unpadded base64url: 43, 64 or 86 characters.
-    if signature.len() == (algorithm.signature_len() * 4).div_ceil(3) {
-        if let Some(given) = b64::decode_url_into_uninit(signature.as_bytes(), &mut decoded) {
-            let given = MacWords::new(given);
-            for key in keys.iter().filter(|k| k.algorithm() == algorithm) {
-                valid |= MacWords::new(key.mac(&[signed]).as_bytes()).ct_eq(&given);
-            }
+    if signature.len() == (algorithm.signature_len() * 4).div_ceil(3)
+        && let Some(given) = b64::decode_url_into_uninit(signature.as_bytes(), &mut decoded)
+    {
+        let given = MacWords::new(given);
+        for key in keys.iter().filter(|k| k.algorithm() == algorithm) {
+            valid |= MacWords::new(key.mac(&[signed]).as_bytes()).ct_eq(&given);
         }
     }
     if !bool::from(valid) {

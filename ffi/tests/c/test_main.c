@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nacoscrypt.h"
@@ -1301,6 +1302,116 @@ static void test_keyring_api(void) {
   unlink(path);
 }
 
+/* A keyring handle follows its file (issue 11): versions another process adds decrypt, reload
+ * sees a rotation, a symbolic link stays a link, a FIFO is refused at once. */
+static void test_keyring_follows_file(void) {
+  nacoscrypt_keyring *k = NULL, *unchanged = (nacoscrypt_keyring *)0x1;
+  nacoscrypt_kms *kms;
+  char *path = strdup(path_in_dir("follow.keyring"));
+  char *version = NULL, *s = NULL;
+  uint8_t *plain = NULL;
+  size_t n = 0;
+  bool changed = true;
+  char blob[512] = {0};
+  int fds[2];
+  pid_t pid;
+  int status = 0;
+  ssize_t got = 0, r;
+
+  CHECK_OK(nacoscrypt_keyring_create_file(path, "alias/app", &k));
+  kms = kms_of(k);
+
+  /* Another process rotates the key and encrypts with the new version ... */
+  CHECK(pipe(fds) == 0);
+  pid = fork();
+  if (pid == 0) {
+    nacoscrypt_keyring *fresh = NULL;
+    nacoscrypt_kms *fresh_kms = NULL;
+    char *out = NULL, *v = NULL;
+    size_t len = 0;
+    close(fds[0]);
+    if (nacoscrypt_keyring_rotate_file(path, "alias/app", false, &v, NULL) != 0 ||
+        nacoscrypt_keyring_load(path, &fresh) != 0 ||
+        nacoscrypt_kms_from_keyring(fresh, &fresh_kms) != 0 ||
+        nacoscrypt_kms_encrypt(fresh_kms, "alias/app", (const uint8_t *)"secret", 6, NULL, NULL, 0,
+                               &out, &len) != 0 ||
+        write(fds[1], out, len) != (ssize_t)len) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  CHECK(pid > 0);
+  close(fds[1]);
+  while ((r = read(fds[0], blob + got, sizeof blob - 1 - (size_t)got)) > 0) got += r;
+  close(fds[0]);
+  CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(got > 48);
+  /* ... and this process's old handle decrypts it: it read the file again by itself. */
+  CHECK_OK(nacoscrypt_kms_decrypt(kms, blob, (size_t)got, NULL, NULL, 0, &plain, &n));
+  CHECK(n == 6 && memcmp(plain, "secret", 6) == 0);
+  nacoscrypt_bytes_free(plain);
+
+  /* reload: sees a rotation at once; then nothing changed. */
+  CHECK_OK(nacoscrypt_keyring_rotate_file(path, "alias/app", false, &version, NULL));
+  CHECK_OK(nacoscrypt_keyring_reload(k, &changed));
+  CHECK(changed);
+  CHECK_OK(nacoscrypt_keyring_primary_version(k, "alias/app", &s, NULL));
+  CHECK_CSTR(s, version);
+  nacoscrypt_string_free(s);
+  CHECK_OK(nacoscrypt_keyring_reload(k, &changed));
+  CHECK(!changed);
+  CHECK_OK(nacoscrypt_keyring_reload(k, NULL));
+  CHECK_RC(nacoscrypt_keyring_reload(NULL, &changed), NACOSCRYPT_RESULT_NULL_POINTER);
+  nacoscrypt_string_free(version);
+
+  /* Rotation through a symbolic link replaces the file it points to; the link stays. */
+  {
+    char *link = strdup(path_in_dir("follow.link"));
+    struct stat st;
+    CHECK(symlink(path, link) == 0);
+    CHECK_OK(nacoscrypt_keyring_rotate_file(link, "alias/app", false, &version, NULL));
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK_OK(nacoscrypt_keyring_reload(k, &changed));
+    CHECK(changed);
+    CHECK_OK(nacoscrypt_keyring_primary_version(k, "alias/app", &s, NULL));
+    CHECK_CSTR(s, version);
+    nacoscrypt_string_free(s);
+    nacoscrypt_string_free(version);
+    unlink(link);
+    free(link);
+  }
+
+  /* A FIFO is refused at once, saying what it is (alarm: a hang fails the suite). */
+  {
+    char *fifo = strdup(path_in_dir("follow.fifo"));
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(10);
+    CHECK_RC(nacoscrypt_keyring_load(fifo, &unchanged), NACOSCRYPT_RESULT_IO);
+    CHECK(strstr(last_message(), "named pipe") != NULL);
+    CHECK_RC(nacoscrypt_keyring_rotate_file(fifo, "alias/app", false, &version, NULL),
+             NACOSCRYPT_RESULT_IO);
+    alarm(0);
+    CHECK(unchanged == (nacoscrypt_keyring *)0x1);
+    unlink(fifo);
+    free(fifo);
+  }
+
+  /* A keyring parsed from text has no file: reload changes nothing. */
+  {
+    nacoscrypt_keyring *text = parse_keyring(LOCAL_KEYRING.s, LOCAL_KEYRING.len);
+    changed = true;
+    CHECK_OK(nacoscrypt_keyring_reload(text, &changed));
+    CHECK(!changed);
+    nacoscrypt_keyring_free(text);
+  }
+
+  nacoscrypt_kms_free(kms);
+  nacoscrypt_keyring_free(k);
+  unlink(path);
+  unlink(path_in_dir("follow.keyring.lock"));
+  free(path);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* KMS: callbacks (errors, context, destructor) and the primitive operations                 */
 /* ---------------------------------------------------------------------------------------- */
@@ -1535,9 +1646,12 @@ int main(void) {
   test_config_round_trips();
   test_config_errors();
   test_keyring_api();
+  test_keyring_follows_file();
   test_callback_kms();
   test_kms_primitives();
   unlink(path_in_dir("bad-id.keyring"));
+  unlink(path_in_dir("bad-id.keyring.lock"));
+  unlink(path_in_dir("api.keyring.lock"));
   rmdir(g_dir);
 #ifdef NACOSCRYPT_TESTING
   /* Every string and handle the suite received was freed. */
