@@ -6,6 +6,7 @@
 //! one. Token errors also offer the Nacos server's own message ([`Error::nacos_message`]) for
 //! services that must answer exactly as the server does.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt;
 
@@ -250,6 +251,9 @@ pub enum Error {
         /// The provider's message.
         message: String,
     },
+    /// A key service answered with an error or could not be reached: what it said, for logs
+    /// and support tickets (never a secret). Its kind is [`ErrorKind::Kms`].
+    KmsService(Box<KmsServiceError>),
     /// A data key of `len` bytes where the scheme needs `expected`.
     DataKeyLength {
         /// Bytes needed.
@@ -358,7 +362,7 @@ impl Error {
             Self::AuthenticationFailed => ErrorKind::AuthenticationFailed,
             Self::InvalidUtf8 => ErrorKind::InvalidUtf8,
             Self::UnknownKeyId | Self::UnknownKeyVersion => ErrorKind::UnknownKey,
-            Self::Kms { .. } => ErrorKind::Kms,
+            Self::Kms { .. } | Self::KmsService(_) => ErrorKind::Kms,
             Self::DataKeyLength { .. } => ErrorKind::DataKeyLength,
             Self::MissingEncryptedDataKey | Self::EncryptedDataKeyTooLong { .. } => {
                 ErrorKind::InvalidEncryptedDataKey
@@ -411,6 +415,76 @@ impl Error {
     }
 }
 
+/// What a key service said when a call failed (see [`Error::KmsService`]).
+///
+/// ```
+/// use nacoscrypt_core::{Error, ErrorKind, KmsServiceError};
+///
+/// let err = Error::from(KmsServiceError {
+///     service: "Alibaba Cloud KMS",
+///     operation: "Decrypt",
+///     code: "Forbidden.KeyNotFound".into(),
+///     message: "The specified Key is not found.".into(),
+///     request_id: Some("0F2A".into()),
+///     http_status: Some(404),
+///     attempts: 1,
+/// });
+/// assert_eq!(err.kind(), ErrorKind::Kms);
+/// assert_eq!(
+///     err.to_string(),
+///     "KMS failure: Alibaba Cloud KMS Decrypt: Forbidden.KeyNotFound: The specified Key is not \
+///      found. (HTTP 404, request id 0F2A)"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsServiceError {
+    /// The service, for example `Alibaba Cloud KMS`.
+    pub service: &'static str,
+    /// The call, for example `Decrypt`.
+    pub operation: &'static str,
+    /// The service's error code (`Rejected.Throttling`), or for a failure before any answer one
+    /// of `Network`, `Timeout`, `Tls`, `MalformedResponse`, `ResponseTooLarge`, `Credentials`.
+    pub code: String,
+    /// The service's message, or what went wrong.
+    pub message: String,
+    /// The service's request id, if it answered.
+    pub request_id: Option<String>,
+    /// The HTTP status, if it answered.
+    pub http_status: Option<u16>,
+    /// How many attempts were made (retries included).
+    pub attempts: u32,
+}
+
+impl fmt::Display for KmsServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}: {}",
+            self.service, self.operation, self.code, self.message
+        )?;
+        let mut details = alloc::vec::Vec::new();
+        if let Some(status) = self.http_status {
+            details.push(alloc::format!("HTTP {status}"));
+        }
+        if let Some(id) = &self.request_id {
+            details.push(alloc::format!("request id {id}"));
+        }
+        if self.attempts > 1 {
+            details.push(alloc::format!("{} attempts", self.attempts));
+        }
+        if !details.is_empty() {
+            write!(f, " ({})", details.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl From<KmsServiceError> for Error {
+    fn from(e: KmsServiceError) -> Self {
+        Self::KmsService(Box::new(e))
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -436,6 +510,7 @@ impl fmt::Display for Error {
             Self::UnknownKeyId => f.write_str("unknown key id"),
             Self::UnknownKeyVersion => f.write_str("unknown key version"),
             Self::Kms { message } => write!(f, "KMS failure: {message}"),
+            Self::KmsService(e) => write!(f, "KMS failure: {e}"),
             Self::DataKeyLength { expected, len } => {
                 write!(f, "data key of {len} bytes, the scheme needs {expected}")
             }

@@ -51,7 +51,7 @@ mod rng;
 pub mod secret;
 pub mod token;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, KmsServiceError, Result};
 
 pub use rand_core::{self, CryptoRng};
 pub use secret::{SecretBytes, SecretString};

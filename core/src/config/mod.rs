@@ -287,7 +287,7 @@ pub fn decrypt_with_limits(
                 return Err(Error::MissingEncryptedDataKey);
             }
             check_encrypted_data_key(encrypted_data_key)?;
-            let key_bytes = kms.decrypt(encrypted_data_key, &context)?;
+            let key_bytes = kms.decrypt_data_key(encrypted_data_key, spec, &context)?;
             let key = DataKey::new(spec, key_bytes.as_bytes())?;
             decrypt_body(&key, id, body, encrypted_data_key, format)?
         }

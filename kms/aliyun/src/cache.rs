@@ -1,0 +1,232 @@
+//! The decrypt-side data-key cache (off by default).
+//!
+//! Keyed by the encrypted data key and the encryption context, holding the decrypted key bytes
+//! (wiped when evicted or dropped). Bounded in entries (the least recently used goes first),
+//! in age since last use and in age since written.
+
+use nacoscrypt_core::SecretBytes;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// When a cached data key is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Never cache (the default).
+    Off,
+    /// Ask the KMS every time; use a cached key only when the KMS fails (as the Java MSE
+    /// extension does), so an outage does not stop configs from decrypting.
+    Fallback,
+    /// Use a fresh cached key without asking the KMS.
+    First,
+}
+
+/// The cache's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// When to use it.
+    pub mode: CacheMode,
+    /// At most this many keys (default 1,000).
+    pub max_entries: usize,
+    /// Forgotten this long after last use (default 1 h).
+    pub idle: Duration,
+    /// Forgotten this long after written (default 24 h).
+    pub max_age: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            mode: CacheMode::Off,
+            max_entries: 1000,
+            idle: Duration::from_secs(3600),
+            max_age: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl CacheSettings {
+    /// The Java MSE extension's settings: fallback mode, 1,000 entries, 1 h idle, 24 h old.
+    pub fn fallback() -> Self {
+        Self {
+            mode: CacheMode::Fallback,
+            ..Self::default()
+        }
+    }
+}
+
+/// Counters of a client, read with [`AliyunKms::stats`](crate::AliyunKms::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Data keys served from the cache.
+    pub cache_hits: u64,
+    /// Data-key decrypts the cache could not serve.
+    pub cache_misses: u64,
+    /// Requests sent to the KMS (retries included).
+    pub kms_calls: u64,
+    /// Retries after a retryable failure.
+    pub retries: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
+    pub(crate) kms_calls: AtomicU64,
+    pub(crate) retries: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            kms_calls: self.kms_calls.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Entry {
+    key: SecretBytes,
+    written: Instant,
+    used: Instant,
+}
+
+/// The cache itself.
+pub(crate) struct DataKeyCache {
+    settings: CacheSettings,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for DataKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataKeyCache")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cache key: blob and canonical context, length-prefixed so no two pairs collide.
+pub(crate) fn cache_key(blob: &str, context_json: &str) -> String {
+    format!("{}:{blob}{context_json}", blob.len())
+}
+
+impl DataKeyCache {
+    pub(crate) fn new(settings: CacheSettings) -> Self {
+        Self {
+            settings,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn mode(&self) -> CacheMode {
+        self.settings.mode
+    }
+
+    fn fresh(&self, e: &Entry, now: Instant) -> bool {
+        now.duration_since(e.used) < self.settings.idle
+            && now.duration_since(e.written) < self.settings.max_age
+    }
+
+    /// The cached key, if fresh (its last use is now).
+    pub(crate) fn get(&self, key: &str) -> Option<SecretBytes> {
+        let now = Instant::now();
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = entries.get(key).map(|e| self.fresh(e, now))?;
+        if !fresh {
+            entries.remove(key);
+            return None;
+        }
+        let e = entries.get_mut(key)?;
+        e.used = now;
+        Some(e.key.clone())
+    }
+
+    /// Stores a key, evicting expired entries and then the least recently used.
+    pub(crate) fn put(&self, key: String, value: &SecretBytes) {
+        if self.settings.mode == CacheMode::Off || self.settings.max_entries == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= self.settings.max_entries && !entries.contains_key(&key) {
+            entries.retain(|_, e| {
+                now.duration_since(e.used) < self.settings.idle
+                    && now.duration_since(e.written) < self.settings.max_age
+            });
+            while entries.len() >= self.settings.max_entries {
+                let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.used)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(
+            key,
+            Entry {
+                key: value.clone(),
+                written: now,
+                used: now,
+            },
+        );
+    }
+
+    /// Number of entries (fresh or not).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_lru_and_ages() {
+        let c = DataKeyCache::new(CacheSettings {
+            mode: CacheMode::First,
+            max_entries: 2,
+            idle: Duration::from_millis(200),
+            max_age: Duration::from_secs(10),
+        });
+        c.put("a".into(), &SecretBytes::copy_from(b"1"));
+        std::thread::sleep(Duration::from_millis(5));
+        c.put("b".into(), &SecretBytes::copy_from(b"2"));
+        assert!(c.get("a").is_some()); // a is now the most recently used
+        c.put("c".into(), &SecretBytes::copy_from(b"3"));
+        assert_eq!(c.len(), 2);
+        assert!(c.get("b").is_none(), "the least recently used went first");
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(
+            c.get("a").is_none() && c.get("c").is_none(),
+            "idle entries expire"
+        );
+    }
+
+    #[test]
+    fn off_stores_nothing() {
+        let c = DataKeyCache::new(CacheSettings::default());
+        c.put("a".into(), &SecretBytes::copy_from(b"1"));
+        assert_eq!(c.len(), 0);
+    }
+}

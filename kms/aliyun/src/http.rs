@@ -1,0 +1,184 @@
+//! The HTTP transport shared by every call of this crate (KMS, STS, ECS metadata): one
+//! keep-alive connection pool, TLS by rustls on AWS-LC, timeouts on connect and on the whole
+//! exchange, and a bound on every response body.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the server certificates' trust comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// The Mozilla root store compiled in (`webpki-roots`): Alibaba Cloud's public endpoints.
+    #[default]
+    PublicRoots,
+    /// Only these CA certificates (PEM text): a KMS instance endpoint's CA, or a test CA.
+    CaPem(String),
+}
+
+/// Timeouts and bounds of the transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// TCP connect (and TLS handshake) timeout. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Timeout of one whole request, from sending to the last byte of the answer. Default 10 s.
+    pub request_timeout: Duration,
+    /// The largest response body read; a longer one is an error. Default 1 MiB.
+    pub max_response_bytes: usize,
+    /// Server trust.
+    pub trust: Trust,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            max_response_bytes: 1 << 20,
+            trust: Trust::PublicRoots,
+        }
+    }
+}
+
+/// A response: status and the whole (bounded) body.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// Connection refused or reset, DNS failure, broken pipe: retryable.
+    Network,
+    /// A timeout: retryable.
+    Timeout,
+    /// TLS: an untrusted or invalid certificate, a plain-HTTP server: not retryable.
+    Tls,
+    /// The body was larger than allowed.
+    TooLarge,
+    /// The answer was not HTTP, or the URL was refused.
+    Malformed,
+}
+
+impl FailureKind {
+    /// The code [`nacoscrypt_core::KmsServiceError`] reports.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::Network => "Network",
+            Self::Timeout => "Timeout",
+            Self::Tls => "Tls",
+            Self::TooLarge => "ResponseTooLarge",
+            Self::Malformed => "MalformedResponse",
+        }
+    }
+
+    pub(crate) fn retryable(self) -> bool {
+        matches!(self, Self::Network | Self::Timeout)
+    }
+}
+
+/// A request that got no answer.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) kind: FailureKind,
+    pub(crate) message: String,
+}
+
+/// The transport: cheap to clone (shares the pool).
+#[derive(Clone)]
+pub(crate) struct Http {
+    agent: ureq::Agent,
+    max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http").finish_non_exhaustive()
+    }
+}
+
+impl Http {
+    /// A transport with `settings`. Fails if the CA text holds no certificate.
+    pub(crate) fn new(settings: &HttpSettings) -> Result<Self, String> {
+        use ureq::tls::{RootCerts, TlsConfig};
+        let roots = match &settings.trust {
+            Trust::PublicRoots => RootCerts::WebPki,
+            Trust::CaPem(pem) => {
+                let certs: Vec<_> = ureq::tls::parse_pem(pem.as_bytes())
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                if certs.is_empty() {
+                    return Err("the CA text holds no PEM certificate".to_owned());
+                }
+                RootCerts::Specific(Arc::new(certs))
+            }
+        };
+        let tls = TlsConfig::builder()
+            .root_certs(roots)
+            .unversioned_rustls_crypto_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .build();
+        let config = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_global(Some(settings.request_timeout))
+            .max_redirects(0)
+            .user_agent(concat!("nacoscrypt-kms-aliyun/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Self {
+            agent: config.into(),
+            max_response_bytes: settings.max_response_bytes,
+        })
+    }
+
+    /// Sends a request and reads the whole answer (any status).
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, Failure> {
+        let mut builder = ureq::http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder
+            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+            .map_err(|e| Failure {
+                kind: FailureKind::Malformed,
+                message: format!("cannot build the request: {e}"),
+            })?;
+        let mut response = self.agent.run(request).map_err(failure)?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_response_bytes as u64)
+            .read_to_vec()
+            .map_err(failure)?;
+        Ok(Response { status, body })
+    }
+}
+
+fn failure(e: ureq::Error) -> Failure {
+    use ureq::Error as E;
+    let kind = match &e {
+        E::Timeout(_) => FailureKind::Timeout,
+        E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => FailureKind::Timeout,
+        E::Io(_) | E::HostNotFound | E::ConnectionFailed => FailureKind::Network,
+        E::Tls(_) | E::Rustls(_) => FailureKind::Tls,
+        E::BodyExceedsLimit(_) => FailureKind::TooLarge,
+        _ => FailureKind::Malformed,
+    };
+    Failure {
+        kind,
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,55 @@
+//! # nacoscrypt-kms-aliyun
+//!
+//! Alibaba Cloud KMS behind libnacoscrypt's [`Kms`](nacoscrypt_core::kms::Kms) trait: the key
+//! service that the `cipher-kms-aes-*` and `cipher-` configs of real MSE / Nacos deployments are
+//! encrypted with (SPEC 5.1).
+//!
+//! - [`AliyunKms`]: the KMS OpenAPI (`GenerateDataKey`, `Encrypt`, `Decrypt`, version
+//!   2016-01-20), signed with V3 `ACS3-HMAC-SHA256` (default) or RPC V2 `HMAC-SHA1`; data keys
+//!   travel as base64 text and are decoded here, so configs written by the Java, Go and Python
+//!   SDKs decrypt, and ours decrypt in theirs.
+//! - [`Provider`]: the credentials users deploy (access key, STS token, environment, ECS RAM
+//!   role, RAM role ARN, OIDC role, the two profile files, a credentials URI) and the official
+//!   default chain; temporary credentials refreshed before they expire.
+//! - Retries with exponential backoff and full jitter, bounded in count and time
+//!   ([`RetryPolicy`]); a decrypt-side data-key cache ([`CacheSettings`], off by default).
+//! - [`config`]: configuration from the property names Nacos users already write (Java /
+//!   Spring, Go).
+//!
+//! # Transport
+//! Blocking HTTP/1.1 with keep-alive by `ureq` (small, maintained, no async runtime) over
+//! rustls with the AWS-LC provider that the core already builds for AES-GCM: one crypto library
+//! in the binary. Server certificates are checked against the Mozilla roots compiled in, or
+//! only against a configured CA (a KMS instance's); there is no insecure mode, and `http://`
+//! endpoints are refused. Responses are read up to a bound (1 MiB by default).
+//!
+//! # Example
+//! ```no_run
+//! use nacoscrypt_core::config::{self, ConfigId};
+//! use nacoscrypt_kms_aliyun::{AliyunKms, Endpoint, Provider};
+//!
+//! let kms = AliyunKms::builder()
+//!     .endpoint(Endpoint::Region("cn-hangzhou".into()))
+//!     .credentials(Provider::ecs_ram_role(Some("nacos-reader".into())))
+//!     .build()?;
+//! let id = ConfigId::new("cipher-kms-aes-256-db.properties", "DEFAULT_GROUP", "");
+//! # let (content, encrypted_data_key) = ("", "");
+//! let plain = config::decrypt(&kms, &id, content, encrypted_data_key)?;
+//! # Ok::<(), nacoscrypt_core::Error>(())
+//! ```
+
+mod cache;
+pub mod config;
+pub mod credentials;
+mod http;
+mod openapi;
+pub mod sign;
+mod time;
+
+pub use cache::{CacheMode, CacheSettings, Stats};
+pub use credentials::{Credential, Provider};
+pub use http::HttpSettings;
+pub use openapi::{
+    API_VERSION, AliyunKms, AliyunKmsBuilder, CheckReport, DEFAULT_KEY_ID, Endpoint, RetryPolicy,
+    Signature,
+};
