@@ -222,6 +222,38 @@ typedef uint32_t nacoscrypt_result;
 #endif // __cplusplus
 
 /**
+ * How Alibaba Cloud KMS requests are signed.
+ */
+typedef enum nacoscrypt_aliyun_signature {
+  /**
+   * V3 `ACS3-HMAC-SHA256` (the default).
+   */
+  NACOSCRYPT_ALIYUN_SIGNATURE_NACOSCRYPT_ALIYUN_SIGNATURE_V3 = 0,
+  /**
+   * RPC V2 `HMAC-SHA1` (the older SDKs).
+   */
+  NACOSCRYPT_ALIYUN_SIGNATURE_NACOSCRYPT_ALIYUN_SIGNATURE_RPC_V2 = 1,
+} nacoscrypt_aliyun_signature;
+
+/**
+ * When the decrypt-side data-key cache is used.
+ */
+typedef enum nacoscrypt_kms_cache_mode {
+  /**
+   * No cache (the default).
+   */
+  NACOSCRYPT_KMS_CACHE_MODE_NACOSCRYPT_KMS_CACHE_OFF = 0,
+  /**
+   * Ask the KMS every time; use a cached key only when it fails (1,000 keys, 1 h idle, 24 h).
+   */
+  NACOSCRYPT_KMS_CACHE_MODE_NACOSCRYPT_KMS_CACHE_FALLBACK = 1,
+  /**
+   * Use a fresh cached key without asking the KMS.
+   */
+  NACOSCRYPT_KMS_CACHE_MODE_NACOSCRYPT_KMS_CACHE_FIRST = 2,
+} nacoscrypt_kms_cache_mode;
+
+/**
  * An issued token: its text, time to live, expiry and subject. Immutable.
  *
  * Made by `nacoscrypt_token_manager_issue()` and `nacoscrypt_token_cache_login()`; free it
@@ -255,9 +287,11 @@ typedef struct nacoscrypt_auth_settings nacoscrypt_auth_settings;
 typedef struct nacoscrypt_keyring nacoscrypt_keyring;
 
 /**
- * A key management service: the local keyring or the caller's callbacks.
+ * A key management service: the local keyring, the caller's callbacks, or a key service
+ * (Alibaba Cloud KMS).
  *
- * Make one with `nacoscrypt_kms_from_keyring()` or `nacoscrypt_kms_from_callbacks()`; free it
+ * Make one with `nacoscrypt_kms_from_keyring()`, `nacoscrypt_kms_from_callbacks()` or
+ * `nacoscrypt_kms_aliyun_new()` / `nacoscrypt_kms_aliyun_from_properties()`; free it
  * with `nacoscrypt_kms_free()`. Used by the `nacoscrypt_config_*` functions.
  *
  * Thread safety: safe to use from many threads at once (a callback KMS then calls its
@@ -312,6 +346,103 @@ typedef struct nacoscrypt_token_cache nacoscrypt_token_cache;
  * Thread safety: immutable; safe to use from many threads at once.
  */
 typedef struct nacoscrypt_token_manager nacoscrypt_token_manager;
+
+/**
+ * Options of `nacoscrypt_kms_aliyun_new()`. Zero-initialise it (`= {0}`), set `struct_size`
+ * to `sizeof(nacoscrypt_kms_aliyun_options)`, then the fields you need: NULL strings and zero
+ * numbers mean "not set". The library copies what it needs; the strings may be freed after
+ * the call.
+ *
+ * Endpoint: `endpoint` (a host, `host:port` or `https://` URL; `http://` is refused) or
+ * `region_id` (`kms.<region>.aliyuncs.com`, or `kms-vpc.` with `vpc`).
+ *
+ * Credentials: `access_key_id` and `access_key_secret` (with `security_token` for STS
+ * credentials, and `ram_role_arn` to assume that role with them), else `ram_role_name` (the
+ * ECS instance's RAM role), else the official default chain (environment variables, OIDC
+ * role, profile files, `ALIBABA_CLOUD_ECS_METADATA`, `ALIBABA_CLOUD_CREDENTIALS_URI`).
+ */
+typedef struct nacoscrypt_kms_aliyun_options {
+  /**
+   * `sizeof(nacoscrypt_kms_aliyun_options)`: lets later versions add fields.
+   */
+  size_t struct_size;
+  /**
+   * KMS endpoint, or NULL to use `region_id`.
+   */
+  const char *endpoint;
+  /**
+   * Region, for example `cn-hangzhou`.
+   */
+  const char *region_id;
+  /**
+   * With `region_id`: the VPC endpoint.
+   */
+  bool vpc;
+  /**
+   * Access key id.
+   */
+  const char *access_key_id;
+  /**
+   * Access key secret.
+   */
+  const char *access_key_secret;
+  /**
+   * STS security token (with temporary access keys).
+   */
+  const char *security_token;
+  /**
+   * RAM role to assume with the access key (`acs:ram::<account>:role/<name>`).
+   */
+  const char *ram_role_arn;
+  /**
+   * STS endpoint host for `ram_role_arn` (default `sts.aliyuncs.com`).
+   */
+  const char *sts_endpoint;
+  /**
+   * The ECS instance's RAM role.
+   */
+  const char *ram_role_name;
+  /**
+   * The ECS metadata service (default `http://100.100.100.200`; for tests).
+   */
+  const char *metadata_endpoint;
+  /**
+   * Trust only this CA (PEM text) for the KMS endpoint (a KMS instance's CA).
+   */
+  const char *ca_pem;
+  /**
+   * Trust only this CA (PEM text) for STS (default: the public roots; for tests).
+   */
+  const char *credentials_ca_pem;
+  /**
+   * The key used when a call passes an empty key id (default `alias/acs/mse`).
+   */
+  const char *default_key_id;
+  /**
+   * Signature version.
+   */
+  enum nacoscrypt_aliyun_signature signature;
+  /**
+   * Data-key cache.
+   */
+  enum nacoscrypt_kms_cache_mode cache;
+  /**
+   * Connect timeout in milliseconds (0: 5,000).
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * Timeout of one request in milliseconds (0: 10,000).
+   */
+  uint32_t request_timeout_ms;
+  /**
+   * Attempts in all, retries of throttling, 5xx and network failures included (0: 4).
+   */
+  uint32_t max_attempts;
+  /**
+   * No retry starts after this many milliseconds since the call began (0: 20,000).
+   */
+  uint32_t max_total_ms;
+} nacoscrypt_kms_aliyun_options;
 
 /**
  * Plaintext size limits for decryption, in UTF-8 bytes (`nacoscrypt_limits_nacos()` gives
@@ -489,6 +620,39 @@ extern "C" {
  * Thread safety: safe from any thread.
  */
 const char *nacoscrypt_version(void);
+
+/**
+ * Makes a KMS of Alibaba Cloud KMS (the OpenAPI, SPEC 5.1) with `options`. No request is made
+ * yet: credentials and the endpoint are first used by the first call. Requests are retried on
+ * throttling, 5xx and network failures (bounded in count and time); a failure's last error
+ * names the service's code, message, HTTP status and request id (never a secret).
+ *
+ * - `kms_out`: receives a new KMS owned by the caller (free with `nacoscrypt_kms_free()`);
+ *   written only on success.
+ *
+ * # Safety
+ * `options` must point to a `nacoscrypt_kms_aliyun_options` whose non-NULL strings are
+ * NUL-terminated; `kms_out` must be writable.
+ */
+nacoscrypt_result nacoscrypt_kms_aliyun_new(const struct nacoscrypt_kms_aliyun_options *options,
+                                            struct nacoscrypt_kms **kms_out);
+
+/**
+ * Makes a KMS of Alibaba Cloud KMS configured by a `.properties` text with the names Nacos
+ * users already write (Java / Spring: `kmsEndpoint`, `kms_region_id`, `accessKey`,
+ * `secretKey`, `ramRoleName`, `keyId`, `spring.cloud.nacos.config.*`; Go: `RegionId`,
+ * `AccessKey`, `SecretKey`, `KMSConfig.Endpoint`, `KmsKeyId`, `OpenKMS`; and `kmsCaFile` /
+ * `CaContent`, `kmsSignatureVersion`, `kmsCache`).
+ *
+ * - `text`, `text_len`: the UTF-8 text.
+ * - `kms_out`: receives a new KMS owned by the caller; written only on success.
+ *
+ * # Safety
+ * `text` must point to `text_len` readable bytes; `kms_out` must be writable.
+ */
+nacoscrypt_result nacoscrypt_kms_aliyun_from_properties(const char *text,
+                                                        size_t text_len,
+                                                        struct nacoscrypt_kms **kms_out);
 
 /**
  * Nacos' default limits: 51,200 bytes (envelope) and 6,144 bytes (direct).

@@ -2,7 +2,8 @@
 
 use crate::failure::{ENVIRONMENT, Failure, generic_advice};
 use crate::io::{println, read_input, write_stdout};
-use crate::keyring::{KeyringPath, unknown_key_id};
+use crate::keyring::unknown_key_id;
+use crate::kms::{Backend, Opened};
 use nacoscrypt_core::config::{self, ConfigId, Format};
 use nacoscrypt_core::{Error, ErrorKind, SecretBytes};
 use serde_json::Value;
@@ -23,7 +24,7 @@ pub(crate) struct EncryptRequest<'a> {
 
 /// `config encrypt`: prints `{"dataId","group","tenant","content","encryptedDataKey"}`.
 pub(crate) fn encrypt(
-    kp: &KeyringPath,
+    backend: &Backend,
     input: Option<&Path>,
     req: &EncryptRequest<'_>,
 ) -> Result<(), Failure> {
@@ -35,13 +36,21 @@ pub(crate) fn encrypt(
             "the config is not UTF-8 text: Nacos configs are text; convert it (for example with iconv) first",
         )
     })?;
-    let keyring = kp.open()?;
-    if keyring.primary_version(req.key_id).is_none() {
-        return Err(unknown_key_id(kp, &keyring, req.key_id));
+    let opened = open(backend)?;
+    if let (Backend::Keyring(kp), Opened::Keyring(keyring)) = (backend, &opened)
+        && keyring.primary_version(req.key_id).is_none()
+    {
+        return Err(unknown_key_id(kp, keyring, req.key_id));
     }
     let id = ConfigId::new(req.data_id, req.group, req.tenant);
-    let stored = config::encrypt(&keyring, &id, plaintext.as_str(), req.key_id, req.format)
-        .map_err(|e| config_failure(&e, kp, &id))?;
+    let stored = config::encrypt(
+        opened.as_kms(),
+        &id,
+        plaintext.as_str(),
+        req.key_id,
+        req.format,
+    )
+    .map_err(|e| config_failure(&e, backend, &id))?;
     let values = [
         req.data_id,
         req.group,
@@ -64,7 +73,7 @@ pub(crate) fn encrypt(
 
 /// `config decrypt`: reads the JSON `config encrypt` prints and writes the plaintext exactly
 /// (no newline is added).
-pub(crate) fn decrypt(kp: &KeyringPath, input: Option<&Path>) -> Result<(), Failure> {
+pub(crate) fn decrypt(backend: &Backend, input: Option<&Path>) -> Result<(), Failure> {
     let raw = read_input(input, "the encrypted config (JSON)")?;
     let json: Value = serde_json::from_slice(&raw).map_err(|e| {
         Failure::usage(format!(
@@ -102,9 +111,9 @@ pub(crate) fn decrypt(kp: &KeyringPath, input: Option<&Path>) -> Result<(), Fail
     let id = ConfigId::new(data_id, group, tenant);
     config::Scheme::for_decrypt(data_id, encrypted_data_key)
         .map_err(|e| data_id_failure(&e, data_id))?;
-    let keyring = kp.open()?;
-    let plaintext = config::decrypt(&keyring, &id, content, encrypted_data_key)
-        .map_err(|e| config_failure(&e, kp, &id))?;
+    let opened = open(backend)?;
+    let plaintext = config::decrypt(opened.as_kms(), &id, content, encrypted_data_key)
+        .map_err(|e| config_failure(&e, backend, &id))?;
     write_stdout(plaintext.as_bytes())
 }
 
@@ -121,7 +130,27 @@ fn data_id_failure(err: &Error, data_id: &str) -> Failure {
     }
 }
 
-fn config_failure(err: &Error, kp: &KeyringPath, id: &ConfigId<'_>) -> Failure {
+/// The KMS of `backend`, ready for the config functions.
+fn open(backend: &Backend) -> Result<Opened, Failure> {
+    Ok(match backend {
+        Backend::Keyring(kp) => Opened::Keyring(kp.open()?),
+        Backend::Aliyun { client, .. } => Opened::Aliyun(client.clone()),
+    })
+}
+
+fn config_failure(err: &Error, backend: &Backend, id: &ConfigId<'_>) -> Failure {
+    let kp = match backend {
+        Backend::Keyring(kp) => kp,
+        Backend::Aliyun { .. } => {
+            return match err.kind() {
+                ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {
+                    code: ENVIRONMENT,
+                    message: format!("Alibaba Cloud KMS: {err}"),
+                },
+                _ => config_failure_common(err, id),
+            };
+        }
+    };
     let keyring = kp.path.display();
     match err {
         Error::UnknownKeyVersion => Failure::core(
@@ -138,6 +167,16 @@ fn config_failure(err: &Error, kp: &KeyringPath, id: &ConfigId<'_>) -> Failure {
                 "unknown key id in keyring {keyring}: list its keys with `nacoscrypt keyring list`"
             ),
         ),
+        Error::Kms { .. } | Error::KmsService(_) | Error::Io { .. } => Failure {
+            code: ENVIRONMENT,
+            message: format!("keyring {keyring}: {err}"),
+        },
+        _ => config_failure_common(err, id),
+    }
+}
+
+fn config_failure_common(err: &Error, id: &ConfigId<'_>) -> Failure {
+    match err {
         Error::AuthenticationFailed => Failure::core(
             err,
             format!(
@@ -148,10 +187,6 @@ fn config_failure(err: &Error, kp: &KeyringPath, id: &ConfigId<'_>) -> Failure {
                 generic_advice(ErrorKind::AuthenticationFailed).unwrap_or_default()
             ),
         ),
-        Error::Kms { .. } | Error::Io { .. } => Failure {
-            code: ENVIRONMENT,
-            message: format!("keyring {keyring}: {err}"),
-        },
         _ => Failure::plain(err),
     }
 }

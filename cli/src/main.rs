@@ -14,6 +14,7 @@ mod config;
 mod failure;
 mod io;
 mod keyring;
+mod kms;
 mod token;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -50,6 +51,16 @@ struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     keyring: Option<PathBuf>,
 
+    /// The KMS of the config and kms commands: the local keyring, or Alibaba Cloud KMS
+    #[arg(long, global = true, value_enum, default_value_t = KmsArg::Keyring)]
+    kms: KmsArg,
+
+    /// With --kms aliyun: a properties file with the Nacos SDKs' names (kmsEndpoint or
+    /// kms_region_id, keyId, accessKey/secretKey or ramRoleName, ...) [default:
+    /// $NACOSCRYPT_KMS_PROPERTIES, else the environment]
+    #[arg(long, global = true, value_name = "FILE")]
+    kms_properties: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +75,9 @@ enum Command {
     Config(ConfigCommand),
     /// Issue or verify a Nacos access token (the server's default auth plugin)
     Token(TokenArgs),
+    /// Check the KMS: credentials, reachability, and that the key encrypts and decrypts
+    #[command(subcommand, after_help = KMS_AFTER)]
+    Kms(KmsCommand),
     /// Generate a token secret for the Nacos server
     #[command(
         subcommand,
@@ -83,6 +97,37 @@ Examples:
   nacoscrypt keyring create --key-id alias/payments
   nacoscrypt keyring rotate --key-id alias/payments
   nacoscrypt keyring list";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum KmsArg {
+    /// The local keyring file (--keyring)
+    Keyring,
+    /// Alibaba Cloud KMS (--kms-properties, $NACOSCRYPT_KMS_PROPERTIES or the environment)
+    Aliyun,
+}
+
+const KMS_AFTER: &str = "\
+Alibaba Cloud KMS settings use the Nacos SDKs' names (Java/Spring and Go):
+  kmsEndpoint=kst-hzz65f1.cryptoservice.kms.aliyuncs.com   (or kms_region_id=cn-hangzhou)
+  keyId=alias/acs/mse
+  ramRoleName=nacos-reader                                 (or accessKey=... secretKey=...)
+Without --kms-properties or $NACOSCRYPT_KMS_PROPERTIES: $NACOSCRYPT_KMS_ENDPOINT or
+$ALIBABA_CLOUD_REGION_ID, $NACOSCRYPT_KMS_KEY_ID, and credentials from the official chain
+($ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, OIDC, ~/.aliyun/config.json, ECS RAM role, ...).
+
+Examples:
+  nacoscrypt --kms aliyun --kms-properties kms.properties kms check
+  nacoscrypt kms check --key-id alias/nacoscrypt";
+
+#[derive(Debug, Subcommand)]
+enum KmsCommand {
+    /// Report the credentials used and whether the key is usable (JSON; never a secret)
+    Check {
+        /// The key to check [default: the configured one]
+        #[arg(long, value_name = "ID")]
+        key_id: Option<String>,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 enum KeyringCommand {
@@ -168,9 +213,10 @@ struct EncryptArgs {
     /// The tenant (namespace id); empty is the public namespace
     #[arg(long, value_name = "TENANT", default_value = "")]
     tenant: String,
-    /// The keyring key that protects the config
-    #[arg(long, value_name = "ID", default_value = keyring::DEFAULT_KEY_ID)]
-    key_id: String,
+    /// The key that protects the config [default: alias/nacoscrypt in the keyring; with
+    /// --kms aliyun the configured keyId, else alias/acs/mse]
+    #[arg(long, value_name = "ID")]
+    key_id: Option<String>,
     /// The stored format
     #[arg(long, value_enum, default_value_t = FormatArg::Nacos)]
     format: FormatArg,
@@ -286,21 +332,36 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
             }
         }
         Command::Config(cmd) => {
-            let kp = keyring::KeyringPath::resolve(cli.keyring.as_deref())?;
+            let backend = kms::Backend::resolve(
+                cli.kms == KmsArg::Aliyun,
+                cli.keyring.as_deref(),
+                cli.kms_properties.as_deref(),
+            )?;
             match cmd {
                 ConfigCommand::Encrypt(args) => config::encrypt(
-                    &kp,
+                    &backend,
                     args.input.as_deref(),
                     &config::EncryptRequest {
                         data_id: &args.data_id,
                         group: &args.group,
                         tenant: &args.tenant,
-                        key_id: &args.key_id,
+                        key_id: args
+                            .key_id
+                            .as_deref()
+                            .unwrap_or_else(|| backend.default_key_id()),
                         format: args.format.into(),
                     },
                 ),
-                ConfigCommand::Decrypt { input } => config::decrypt(&kp, input.as_deref()),
+                ConfigCommand::Decrypt { input } => config::decrypt(&backend, input.as_deref()),
             }
+        }
+        Command::Kms(KmsCommand::Check { key_id }) => {
+            let backend = kms::Backend::resolve(
+                cli.kms == KmsArg::Aliyun,
+                cli.keyring.as_deref(),
+                cli.kms_properties.as_deref(),
+            )?;
+            kms::check(&backend, key_id.as_deref())
         }
         Command::Token(args) => {
             let src = token::SecretSource {

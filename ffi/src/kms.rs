@@ -187,7 +187,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_error_message(
 
 /// The callback KMS: the table, and the promise that it may be shared.
 #[derive(Debug)]
-struct CallbackKms {
+pub(crate) struct CallbackKms {
     callbacks: nacoscrypt_kms_callbacks,
 }
 
@@ -372,9 +372,11 @@ impl Kms for CallbackKms {
     }
 }
 
-/// A key management service: the local keyring or the caller's callbacks.
+/// A key management service: the local keyring, the caller's callbacks, or a key service
+/// (Alibaba Cloud KMS).
 ///
-/// Make one with `nacoscrypt_kms_from_keyring()` or `nacoscrypt_kms_from_callbacks()`; free it
+/// Make one with `nacoscrypt_kms_from_keyring()`, `nacoscrypt_kms_from_callbacks()` or
+/// `nacoscrypt_kms_aliyun_new()` / `nacoscrypt_kms_aliyun_from_properties()`; free it
 /// with `nacoscrypt_kms_free()`. Used by the `nacoscrypt_config_*` functions.
 ///
 /// Thread safety: safe to use from many threads at once (a callback KMS then calls its
@@ -382,13 +384,15 @@ impl Kms for CallbackKms {
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct nacoscrypt_kms {
-    inner: KmsImpl,
+    pub(crate) inner: KmsImpl,
 }
 
 #[derive(Debug)]
-enum KmsImpl {
+pub(crate) enum KmsImpl {
     Keyring(KeyringSource),
     Callbacks(CallbackKms),
+    #[cfg(feature = "aliyun")]
+    Aliyun(nacoscrypt_kms_aliyun::AliyunKms),
 }
 
 impl nacoscrypt_kms {
@@ -397,6 +401,8 @@ impl nacoscrypt_kms {
         match &self.inner {
             KmsImpl::Keyring(k) => k.as_kms(),
             KmsImpl::Callbacks(c) => c,
+            #[cfg(feature = "aliyun")]
+            KmsImpl::Aliyun(a) => a,
         }
     }
 }

@@ -32,6 +32,8 @@
 // The C names (`nacoscrypt_keyring`, …) are the public API: cbindgen copies them to the header.
 #![allow(non_camel_case_types)]
 
+#[cfg(feature = "aliyun")]
+mod aliyun;
 mod boundary;
 mod config;
 mod error;
@@ -43,6 +45,8 @@ mod string;
 mod testing;
 mod token;
 
+#[cfg(feature = "aliyun")]
+pub use aliyun::*;
 pub use config::*;
 pub use error::{
     nacoscrypt_last_error_code, nacoscrypt_last_error_message, nacoscrypt_last_error_nacos_message,

@@ -81,7 +81,15 @@ class NotEncryptedDataId(ConfigError): ...
 class EmptyContent(ConfigError): ...
 class ContentTooLarge(ConfigError): ...
 class DecryptionError(ConfigError): ...
-class KmsError(ConfigError): ...
+class KmsError(ConfigError):
+    # Set when a key service (Alibaba Cloud KMS, ...) answered with an error or could not be
+    # reached; absent for a KMS object's own exception (then see __cause__).
+    service: str
+    operation: str
+    code: str
+    request_id: str | None
+    http_status: int | None
+    attempts: int
 class KeyringError(NacosCryptError): ...
 class KeyringPermissionError(KeyringError): ...
 class SettingsError(NacosCryptError): ...
@@ -115,6 +123,47 @@ class LocalKms:
     ) -> tuple[bytes, str]: ...
     def encrypt(self, key_id: str, plaintext: bytes, context: _StrItems | None = None) -> str: ...
     def decrypt(self, blob: str, context: _StrItems | None = None) -> bytes: ...
+
+@final
+class AliyunKms:
+    """Alibaba Cloud KMS (SPEC 5.1): the OpenAPI with the official credential kinds."""
+
+    def __new__(
+        cls,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        vpc: bool = False,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        role_arn: str | None = None,
+        role_session_name: str | None = None,
+        sts_endpoint: str | None = None,
+        ram_role_name: str | None = None,
+        metadata_endpoint: str | None = None,
+        ca_pem: str | None = None,
+        ca_file: _StrPath | None = None,
+        credentials_ca_pem: str | None = None,
+        key_id: str | None = None,
+        signature: Literal["v3", "v2"] = "v3",
+        cache: Literal["off", "fallback", "first"] = "off",
+        connect_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        max_attempts: int = 4,
+        max_total: float = 20.0,
+    ) -> AliyunKms: ...
+    @staticmethod
+    def from_properties(text: str) -> AliyunKms: ...
+    @staticmethod
+    def from_mapping(mapping: _StrItems) -> AliyunKms: ...
+    def generate_data_key(
+        self, key_id: str, spec: str, context: _StrItems | None = None
+    ) -> tuple[bytes, str]: ...
+    def encrypt(self, key_id: str, plaintext: bytes, context: _StrItems | None = None) -> str: ...
+    def decrypt(self, blob: str, context: _StrItems | None = None) -> bytes: ...
+    def check(self, key_id: str = "") -> dict[str, str | None]: ...
+    def stats(self) -> dict[str, int]: ...
 
 @final
 class EncryptedConfig:

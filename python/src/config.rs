@@ -66,6 +66,12 @@ fn with_kms<T: Send>(
         let result = if detach { py.detach(run) } else { run() };
         return result.or_raise(py);
     }
+    #[cfg(feature = "aliyun")]
+    if let Ok(aliyun) = kms.cast::<crate::aliyun::AliyunKms>() {
+        let client = &aliyun.get().client;
+        // Network calls: always without the interpreter.
+        return py.detach(|| f(client)).or_raise(py);
+    }
     let python_kms = PyKms::new(kms);
     let run = || f(&python_kms);
     let result = if detach { py.detach(run) } else { run() };

@@ -243,10 +243,23 @@ pub(crate) fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
     let class = class_of(kind).unwrap_or(Class::Base);
     let py_err = PyErr::from_type(class.type_object(py), err.to_string());
     let value = py_err.value(py);
-    let annotated = value.setattr("kind", kind.name()).and_then(|()| {
-        err.nacos_message()
-            .map_or(Ok(()), |message| value.setattr("nacos_message", message))
-    });
+    let annotated = value
+        .setattr("kind", kind.name())
+        .and_then(|()| {
+            err.nacos_message()
+                .map_or(Ok(()), |message| value.setattr("nacos_message", message))
+        })
+        .and_then(|()| match err {
+            // What a key service said: for logs and support tickets, never a secret.
+            Error::KmsService(s) => value
+                .setattr("service", s.service)
+                .and_then(|()| value.setattr("operation", s.operation))
+                .and_then(|()| value.setattr("code", s.code.as_str()))
+                .and_then(|()| value.setattr("request_id", s.request_id.as_deref()))
+                .and_then(|()| value.setattr("http_status", s.http_status))
+                .and_then(|()| value.setattr("attempts", s.attempts)),
+            _ => Ok(()),
+        });
     match annotated {
         Ok(()) => py_err,
         Err(e) => e,

@@ -5,6 +5,8 @@
 //! core KMS ([`kms`]) and releases the interpreter while Rust works on large inputs. The Python
 //! package `nacoscrypt` (python/nacoscrypt/) re-exports everything from here.
 
+#[cfg(feature = "aliyun")]
+mod aliyun;
 mod config;
 mod errors;
 mod kms;
@@ -18,6 +20,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     m.add_class::<kms::LocalKms>()?;
+    #[cfg(feature = "aliyun")]
+    m.add_class::<aliyun::AliyunKms>()?;
     config::register(m)?;
     token::register(m)?;
     Ok(())

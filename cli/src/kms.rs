@@ -1,0 +1,175 @@
+//! Which KMS the config commands use (`--kms keyring|aliyun`), and `kms check`.
+
+use crate::failure::{ENVIRONMENT, Failure};
+use crate::io::println;
+use crate::keyring::KeyringPath;
+use nacoscrypt_core::kms::{Keyring, Kms};
+use nacoscrypt_kms_aliyun::AliyunKms;
+use nacoscrypt_kms_aliyun::config::AliyunConfig;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// The environment variable naming a properties file for `--kms aliyun`.
+pub(crate) const PROPERTIES_ENV: &str = "NACOSCRYPT_KMS_PROPERTIES";
+
+/// The key service chosen on the command line.
+pub(crate) enum Backend {
+    /// The local keyring file.
+    Keyring(KeyringPath),
+    /// Alibaba Cloud KMS, and the key its settings name.
+    Aliyun {
+        client: AliyunKms,
+        key_id: Option<String>,
+    },
+}
+
+/// An opened backend: what the config functions take.
+pub(crate) enum Opened {
+    Keyring(Keyring),
+    Aliyun(AliyunKms),
+}
+
+impl Opened {
+    pub(crate) fn as_kms(&self) -> &dyn Kms {
+        match self {
+            Self::Keyring(k) => k,
+            Self::Aliyun(a) => a,
+        }
+    }
+}
+
+/// The Alibaba Cloud settings: `--kms-properties FILE`, else `$NACOSCRYPT_KMS_PROPERTIES`, else
+/// the environment (`ALIBABA_CLOUD_REGION_ID` or `NACOSCRYPT_KMS_ENDPOINT`, optional
+/// `NACOSCRYPT_KMS_KEY_ID` and `NACOSCRYPT_KMS_CA_FILE`; credentials by the official chain).
+fn aliyun_config(properties: Option<&Path>) -> Result<AliyunConfig, Failure> {
+    let path = properties
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(PROPERTIES_ENV).map(Into::into));
+    if let Some(path) = path {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Failure::io("cannot read the KMS properties", &path, &e))?;
+        return AliyunConfig::from_properties(&text).map_err(|e| Failure::plain(&e));
+    }
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(e) = var("NACOSCRYPT_KMS_ENDPOINT") {
+        pairs.push(("kmsEndpoint", e));
+    }
+    if let Some(r) = var("ALIBABA_CLOUD_REGION_ID") {
+        pairs.push(("kms_region_id", r));
+    }
+    if let Some(k) = var("NACOSCRYPT_KMS_KEY_ID") {
+        pairs.push(("keyId", k));
+    }
+    if let Some(c) = var("NACOSCRYPT_KMS_CA_FILE") {
+        pairs.push(("kmsCaFile", c));
+    }
+    if pairs
+        .iter()
+        .all(|(k, _)| *k != "kmsEndpoint" && *k != "kms_region_id")
+    {
+        return Err(Failure::usage(format!(
+            "--kms aliyun needs its settings: --kms-properties FILE (kmsEndpoint or \
+             kms_region_id, keyId, credentials), ${PROPERTIES_ENV}, or $NACOSCRYPT_KMS_ENDPOINT / \
+             $ALIBABA_CLOUD_REGION_ID with credentials in $ALIBABA_CLOUD_ACCESS_KEY_ID and \
+             $ALIBABA_CLOUD_ACCESS_KEY_SECRET (or another source of the default chain)"
+        )));
+    }
+    Ok(AliyunConfig::from_pairs(
+        pairs.iter().map(|(k, v)| (*k, v.as_str())),
+    ))
+}
+
+impl Backend {
+    /// The backend of `--kms`.
+    pub(crate) fn resolve(
+        aliyun: bool,
+        keyring: Option<&Path>,
+        properties: Option<&Path>,
+    ) -> Result<Self, Failure> {
+        if !aliyun {
+            if properties.is_some() {
+                return Err(Failure::usage(
+                    "--kms-properties goes with --kms aliyun".to_owned(),
+                ));
+            }
+            return Ok(Self::Keyring(KeyringPath::resolve(keyring)?));
+        }
+        if keyring.is_some() {
+            return Err(Failure::usage(
+                "--keyring goes with --kms keyring (the default), not --kms aliyun".to_owned(),
+            ));
+        }
+        let config = aliyun_config(properties)?;
+        let key_id = config.key_id().map(str::to_owned);
+        let client = config
+            .into_builder()
+            .and_then(nacoscrypt_kms_aliyun::AliyunKmsBuilder::build)
+            .map_err(|e| Failure::plain(&e))?;
+        Ok(Self::Aliyun { client, key_id })
+    }
+
+    /// The key used when `--key-id` is not given.
+    pub(crate) fn default_key_id(&self) -> &str {
+        match self {
+            Self::Keyring(_) => crate::keyring::DEFAULT_KEY_ID,
+            Self::Aliyun { key_id, .. } => key_id
+                .as_deref()
+                .unwrap_or(nacoscrypt_kms_aliyun::DEFAULT_KEY_ID),
+        }
+    }
+}
+
+/// `kms check`: can the configured KMS be reached, with which credentials, and does the key
+/// encrypt and decrypt? Prints a JSON report; never a secret.
+pub(crate) fn check(backend: &Backend, key_id: Option<&str>) -> Result<(), Failure> {
+    let report: Value = match backend {
+        Backend::Keyring(kp) => {
+            let keyring = kp.open()?;
+            let key_id = key_id.unwrap_or(crate::keyring::DEFAULT_KEY_ID);
+            let Some(primary) = keyring.primary_version(key_id) else {
+                return Err(crate::keyring::unknown_key_id(kp, &keyring, key_id));
+            };
+            json!({
+                "kms": "keyring",
+                "keyring": kp.path.display().to_string(),
+                "key_id": key_id,
+                "key_version_id": primary,
+                "versions": keyring.versions(key_id).len(),
+                "usable": true,
+            })
+        }
+        Backend::Aliyun {
+            client,
+            key_id: configured,
+        } => {
+            let key_id = key_id.or(configured.as_deref()).unwrap_or("");
+            match client.check(key_id) {
+                Ok(r) => json!({
+                    "kms": "aliyun",
+                    "credentials": client.provider().describe(),
+                    "provider": r.provider,
+                    "access_key_id": r.access_key_id,
+                    "expires": r.expires,
+                    "key_id": r.key_id,
+                    "key_version_id": r.key_version_id,
+                    "usable": true,
+                }),
+                Err(e) => {
+                    let report = json!({
+                        "kms": "aliyun",
+                        "credentials": client.provider().describe(),
+                        "usable": false,
+                        "error": e.to_string(),
+                    });
+                    println(&report.to_string())?;
+                    return Err(Failure {
+                        code: ENVIRONMENT,
+                        message: format!("the KMS is not usable: {e}"),
+                    });
+                }
+            }
+        }
+    };
+    println(&report.to_string())
+}

@@ -1,0 +1,275 @@
+//! Alibaba Cloud KMS (SPEC 5.1) as an ordinary `nacoscrypt_kms` handle.
+
+use crate::boundary::{arg_ref, arg_str, arg_text, check_out, ffi_call, into_handle, out};
+use crate::error::{FfiError, FfiResult};
+use crate::kms::{KmsImpl, nacoscrypt_kms};
+use crate::result::nacoscrypt_result;
+use core::ffi::c_char;
+use nacoscrypt_core::SecretString;
+use nacoscrypt_kms_aliyun::config::AliyunConfig;
+use nacoscrypt_kms_aliyun::{
+    AliyunKmsBuilder, CacheMode, CacheSettings, Endpoint, Provider, RetryPolicy, Signature,
+};
+use std::time::Duration;
+
+/// How Alibaba Cloud KMS requests are signed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum nacoscrypt_aliyun_signature {
+    /// V3 `ACS3-HMAC-SHA256` (the default).
+    NACOSCRYPT_ALIYUN_SIGNATURE_V3 = 0,
+    /// RPC V2 `HMAC-SHA1` (the older SDKs).
+    NACOSCRYPT_ALIYUN_SIGNATURE_RPC_V2 = 1,
+}
+
+/// When the decrypt-side data-key cache is used.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum nacoscrypt_kms_cache_mode {
+    /// No cache (the default).
+    NACOSCRYPT_KMS_CACHE_OFF = 0,
+    /// Ask the KMS every time; use a cached key only when it fails (1,000 keys, 1 h idle, 24 h).
+    NACOSCRYPT_KMS_CACHE_FALLBACK = 1,
+    /// Use a fresh cached key without asking the KMS.
+    NACOSCRYPT_KMS_CACHE_FIRST = 2,
+}
+
+/// Options of `nacoscrypt_kms_aliyun_new()`. Zero-initialise it (`= {0}`), set `struct_size`
+/// to `sizeof(nacoscrypt_kms_aliyun_options)`, then the fields you need: NULL strings and zero
+/// numbers mean "not set". The library copies what it needs; the strings may be freed after
+/// the call.
+///
+/// Endpoint: `endpoint` (a host, `host:port` or `https://` URL; `http://` is refused) or
+/// `region_id` (`kms.<region>.aliyuncs.com`, or `kms-vpc.` with `vpc`).
+///
+/// Credentials: `access_key_id` and `access_key_secret` (with `security_token` for STS
+/// credentials, and `ram_role_arn` to assume that role with them), else `ram_role_name` (the
+/// ECS instance's RAM role), else the official default chain (environment variables, OIDC
+/// role, profile files, `ALIBABA_CLOUD_ECS_METADATA`, `ALIBABA_CLOUD_CREDENTIALS_URI`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nacoscrypt_kms_aliyun_options {
+    /// `sizeof(nacoscrypt_kms_aliyun_options)`: lets later versions add fields.
+    pub struct_size: usize,
+    /// KMS endpoint, or NULL to use `region_id`.
+    pub endpoint: *const c_char,
+    /// Region, for example `cn-hangzhou`.
+    pub region_id: *const c_char,
+    /// With `region_id`: the VPC endpoint.
+    pub vpc: bool,
+    /// Access key id.
+    pub access_key_id: *const c_char,
+    /// Access key secret.
+    pub access_key_secret: *const c_char,
+    /// STS security token (with temporary access keys).
+    pub security_token: *const c_char,
+    /// RAM role to assume with the access key (`acs:ram::<account>:role/<name>`).
+    pub ram_role_arn: *const c_char,
+    /// STS endpoint host for `ram_role_arn` (default `sts.aliyuncs.com`).
+    pub sts_endpoint: *const c_char,
+    /// The ECS instance's RAM role.
+    pub ram_role_name: *const c_char,
+    /// The ECS metadata service (default `http://100.100.100.200`; for tests).
+    pub metadata_endpoint: *const c_char,
+    /// Trust only this CA (PEM text) for the KMS endpoint (a KMS instance's CA).
+    pub ca_pem: *const c_char,
+    /// Trust only this CA (PEM text) for STS (default: the public roots; for tests).
+    pub credentials_ca_pem: *const c_char,
+    /// The key used when a call passes an empty key id (default `alias/acs/mse`).
+    pub default_key_id: *const c_char,
+    /// Signature version.
+    pub signature: nacoscrypt_aliyun_signature,
+    /// Data-key cache.
+    pub cache: nacoscrypt_kms_cache_mode,
+    /// Connect timeout in milliseconds (0: 5,000).
+    pub connect_timeout_ms: u32,
+    /// Timeout of one request in milliseconds (0: 10,000).
+    pub request_timeout_ms: u32,
+    /// Attempts in all, retries of throttling, 5xx and network failures included (0: 4).
+    pub max_attempts: u32,
+    /// No retry starts after this many milliseconds since the call began (0: 20,000).
+    pub max_total_ms: u32,
+}
+
+/// An optional string option.
+///
+/// # Safety
+/// `ptr` NULL or a NUL-terminated string.
+unsafe fn opt(ptr: *const c_char, name: &'static str) -> FfiResult<Option<String>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded contract.
+    Ok(Some(unsafe { arg_str(ptr, name) }?.to_owned()))
+}
+
+fn ms(v: u32, default: u64) -> Duration {
+    Duration::from_millis(if v == 0 { default } else { u64::from(v) })
+}
+
+fn new_kms(kms_out: *mut *mut nacoscrypt_kms, builder: AliyunKmsBuilder) -> FfiResult {
+    let client = builder.build()?;
+    let kms = nacoscrypt_kms {
+        inner: KmsImpl::Aliyun(client),
+    };
+    // SAFETY: the caller checked `kms_out`; writable by contract.
+    unsafe { out(kms_out, into_handle(kms)) };
+    Ok(())
+}
+
+/// Makes a KMS of Alibaba Cloud KMS (the OpenAPI, SPEC 5.1) with `options`. No request is made
+/// yet: credentials and the endpoint are first used by the first call. Requests are retried on
+/// throttling, 5xx and network failures (bounded in count and time); a failure's last error
+/// names the service's code, message, HTTP status and request id (never a secret).
+///
+/// - `kms_out`: receives a new KMS owned by the caller (free with `nacoscrypt_kms_free()`);
+///   written only on success.
+///
+/// # Safety
+/// `options` must point to a `nacoscrypt_kms_aliyun_options` whose non-NULL strings are
+/// NUL-terminated; `kms_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_kms_aliyun_new(
+    options: *const nacoscrypt_kms_aliyun_options,
+    kms_out: *mut *mut nacoscrypt_kms,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let o = unsafe { arg_ref(options, "options") }?;
+        check_out(kms_out, "kms_out")?;
+        if o.struct_size < size_of::<nacoscrypt_kms_aliyun_options>() {
+            return Err(FfiError::invalid(
+                "options",
+                "has a struct_size smaller than this library's options",
+            ));
+        }
+        // SAFETY (for each `opt`): the options' strings are NULL or NUL-terminated by contract.
+        let s = |p, n| unsafe { opt(p, n) };
+        let endpoint = match (
+            s(o.endpoint, "options.endpoint")?,
+            s(o.region_id, "options.region_id")?,
+        ) {
+            (Some(e), _) => Endpoint::Custom(e),
+            (None, Some(r)) if o.vpc => Endpoint::Vpc(r),
+            (None, Some(r)) => Endpoint::Region(r),
+            (None, None) => {
+                return Err(FfiError::invalid(
+                    "options",
+                    "sets neither endpoint nor region_id",
+                ));
+            }
+        };
+        let id = s(o.access_key_id, "options.access_key_id")?;
+        let secret = s(o.access_key_secret, "options.access_key_secret")?.map(SecretString::from);
+        let provider = match (id, secret) {
+            (Some(id), Some(secret)) => {
+                let base = match s(o.security_token, "options.security_token")? {
+                    Some(token) => Provider::StsToken {
+                        id,
+                        secret,
+                        token: SecretString::from(token),
+                    },
+                    None => Provider::AccessKey { id, secret },
+                };
+                match s(o.ram_role_arn, "options.ram_role_arn")? {
+                    Some(role_arn) => Provider::RamRoleArn {
+                        base: Box::new(base),
+                        role_arn,
+                        session_name: None,
+                        duration_seconds: 3600,
+                        policy: None,
+                        external_id: None,
+                        sts_endpoint: s(o.sts_endpoint, "options.sts_endpoint")?.unwrap_or_else(
+                            || nacoscrypt_kms_aliyun::credentials::STS_ENDPOINT.to_owned(),
+                        ),
+                    },
+                    None => base,
+                }
+            }
+            (None, None) => {
+                let role = s(o.ram_role_name, "options.ram_role_name")?;
+                match s(o.metadata_endpoint, "options.metadata_endpoint")? {
+                    Some(endpoint) => Provider::EcsRamRole {
+                        role_name: role,
+                        endpoint,
+                        disable_imds_v1: false,
+                    },
+                    None if role.is_some() => Provider::ecs_ram_role(role),
+                    None => Provider::default_chain(),
+                }
+            }
+            _ => {
+                return Err(FfiError::invalid(
+                    "options",
+                    "sets only one of access_key_id and access_key_secret",
+                ));
+            }
+        };
+        let mut b = AliyunKmsBuilder::default()
+            .endpoint(endpoint)
+            .credentials(provider)
+            .timeouts(
+                ms(o.connect_timeout_ms, 5_000),
+                ms(o.request_timeout_ms, 10_000),
+            )
+            .retry(RetryPolicy {
+                max_attempts: if o.max_attempts == 0 {
+                    4
+                } else {
+                    o.max_attempts
+                },
+                max_total: ms(o.max_total_ms, 20_000),
+                ..RetryPolicy::default()
+            })
+            .signature(match o.signature {
+                nacoscrypt_aliyun_signature::NACOSCRYPT_ALIYUN_SIGNATURE_V3 => Signature::V3,
+                nacoscrypt_aliyun_signature::NACOSCRYPT_ALIYUN_SIGNATURE_RPC_V2 => Signature::RpcV2,
+            })
+            .cache(match o.cache {
+                nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_OFF => CacheSettings::default(),
+                nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FALLBACK => {
+                    CacheSettings::fallback()
+                }
+                nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FIRST => CacheSettings {
+                    mode: CacheMode::First,
+                    ..CacheSettings::default()
+                },
+            });
+        if let Some(pem) = s(o.ca_pem, "options.ca_pem")? {
+            b = b.ca_pem(pem);
+        }
+        if let Some(pem) = s(o.credentials_ca_pem, "options.credentials_ca_pem")? {
+            b = b.credentials_ca_pem(pem);
+        }
+        if let Some(key) = s(o.default_key_id, "options.default_key_id")? {
+            b = b.default_key_id(key);
+        }
+        new_kms(kms_out, b)
+    })
+}
+
+/// Makes a KMS of Alibaba Cloud KMS configured by a `.properties` text with the names Nacos
+/// users already write (Java / Spring: `kmsEndpoint`, `kms_region_id`, `accessKey`,
+/// `secretKey`, `ramRoleName`, `keyId`, `spring.cloud.nacos.config.*`; Go: `RegionId`,
+/// `AccessKey`, `SecretKey`, `KMSConfig.Endpoint`, `KmsKeyId`, `OpenKMS`; and `kmsCaFile` /
+/// `CaContent`, `kmsSignatureVersion`, `kmsCache`).
+///
+/// - `text`, `text_len`: the UTF-8 text.
+/// - `kms_out`: receives a new KMS owned by the caller; written only on success.
+///
+/// # Safety
+/// `text` must point to `text_len` readable bytes; `kms_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_kms_aliyun_from_properties(
+    text: *const c_char,
+    text_len: usize,
+    kms_out: *mut *mut nacoscrypt_kms,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let text = unsafe { arg_text(text, text_len, "text") }?;
+        check_out(kms_out, "kms_out")?;
+        let builder = AliyunConfig::from_properties(text)?.into_builder()?;
+        new_kms(kms_out, builder)
+    })
+}

@@ -1,0 +1,309 @@
+//! `AliyunKms`: Alibaba Cloud KMS (the `nacoscrypt-kms-aliyun` crate) as a Python object that
+//! every config function accepts, like `LocalKms`.
+
+use crate::errors::{CoreResultExt, to_py_err};
+use nacoscrypt_core::kms::{Context, KeySpec, Kms};
+use nacoscrypt_core::{Error, SecretString};
+use nacoscrypt_kms_aliyun::config::AliyunConfig;
+use nacoscrypt_kms_aliyun::{
+    AliyunKms as Client, AliyunKmsBuilder, CacheMode, CacheSettings, Endpoint, Provider,
+    RetryPolicy, Signature,
+};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyBytes, PyDict};
+use std::time::Duration;
+
+/// Alibaba Cloud KMS (SPEC 5.1). Thread-safe; the interpreter is released during requests.
+#[pyclass(frozen, module = "nacoscrypt")]
+pub(crate) struct AliyunKms {
+    pub(crate) client: Client,
+}
+
+fn invalid(py: Python<'_>, reason: &'static str) -> PyErr {
+    to_py_err(py, &Error::InvalidArgument { reason })
+}
+
+fn context_pairs(context: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(context) = context else {
+        return Ok(Vec::new());
+    };
+    let mut pairs = Vec::new();
+    for item in context.call_method0("items")?.try_iter()? {
+        pairs.push(item?.extract::<(String, String)>()?);
+    }
+    Ok(pairs)
+}
+
+fn core_context(pairs: &[(String, String)]) -> Context<'_> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[pymethods]
+impl AliyunKms {
+    /// Builds a client. `endpoint` (a host, host:port or https URL) or `region` is required.
+    /// Credentials: `access_key_id` + `access_key_secret` (+ `security_token` for STS; +
+    /// `role_arn` to assume a RAM role with them), else `ram_role_name` (the ECS RAM role),
+    /// else the official default chain.
+    #[new]
+    #[pyo3(signature = (
+        *, endpoint = None, region = None, vpc = false, access_key_id = None,
+        access_key_secret = None, security_token = None, role_arn = None,
+        role_session_name = None, sts_endpoint = None, ram_role_name = None,
+        metadata_endpoint = None, ca_pem = None, ca_file = None, credentials_ca_pem = None,
+        key_id = None, signature = "v3", cache = "off", connect_timeout = 5.0,
+        request_timeout = 10.0, max_attempts = 4, max_total = 20.0
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        endpoint: Option<String>,
+        region: Option<String>,
+        vpc: bool,
+        access_key_id: Option<String>,
+        access_key_secret: Option<String>,
+        security_token: Option<String>,
+        role_arn: Option<String>,
+        role_session_name: Option<String>,
+        sts_endpoint: Option<String>,
+        ram_role_name: Option<String>,
+        metadata_endpoint: Option<String>,
+        ca_pem: Option<String>,
+        ca_file: Option<std::path::PathBuf>,
+        credentials_ca_pem: Option<String>,
+        key_id: Option<String>,
+        signature: &str,
+        cache: &str,
+        connect_timeout: f64,
+        request_timeout: f64,
+        max_attempts: u32,
+        max_total: f64,
+    ) -> PyResult<Self> {
+        let endpoint = match (endpoint, region) {
+            (Some(e), _) => Endpoint::Custom(e),
+            (None, Some(r)) if vpc => Endpoint::Vpc(r),
+            (None, Some(r)) => Endpoint::Region(r),
+            (None, None) => return Err(invalid(py, "give endpoint= or region=")),
+        };
+        let provider = match (access_key_id, access_key_secret) {
+            (Some(id), Some(secret)) => {
+                let base = match security_token {
+                    Some(token) => Provider::StsToken {
+                        id,
+                        secret: SecretString::from(secret),
+                        token: SecretString::from(token),
+                    },
+                    None => Provider::AccessKey {
+                        id,
+                        secret: SecretString::from(secret),
+                    },
+                };
+                match role_arn {
+                    Some(role_arn) => Provider::RamRoleArn {
+                        base: Box::new(base),
+                        role_arn,
+                        session_name: role_session_name,
+                        duration_seconds: 3600,
+                        policy: None,
+                        external_id: None,
+                        sts_endpoint: sts_endpoint.unwrap_or_else(|| {
+                            nacoscrypt_kms_aliyun::credentials::STS_ENDPOINT.to_owned()
+                        }),
+                    },
+                    None => base,
+                }
+            }
+            (None, None) => match (ram_role_name, metadata_endpoint) {
+                (role, Some(m)) => Provider::EcsRamRole {
+                    role_name: role,
+                    endpoint: m,
+                    disable_imds_v1: false,
+                },
+                (Some(role), None) => Provider::ecs_ram_role(Some(role)),
+                (None, None) => Provider::default_chain(),
+            },
+            _ => {
+                return Err(invalid(
+                    py,
+                    "access_key_id and access_key_secret go together",
+                ));
+            }
+        };
+        let secs = |v: f64, what: &'static str| {
+            if v.is_finite() && v > 0.0 && v < 86_400.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(invalid(py, what))
+            }
+        };
+        let mut b = AliyunKmsBuilder::default()
+            .endpoint(endpoint)
+            .credentials(provider)
+            .timeouts(
+                secs(
+                    connect_timeout,
+                    "connect_timeout must be in (0, 86400) seconds",
+                )?,
+                secs(
+                    request_timeout,
+                    "request_timeout must be in (0, 86400) seconds",
+                )?,
+            )
+            .retry(RetryPolicy {
+                max_attempts: max_attempts.max(1),
+                max_total: secs(max_total, "max_total must be in (0, 86400) seconds")?,
+                ..RetryPolicy::default()
+            });
+        if let Some(k) = key_id {
+            b = b.default_key_id(k);
+        }
+        if let Some(pem) = ca_pem {
+            b = b.ca_pem(pem);
+        } else if let Some(path) = ca_file {
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                to_py_err(
+                    py,
+                    &Error::Io {
+                        operation: "reading the CA file",
+                        message: e.to_string(),
+                    },
+                )
+            })?;
+            b = b.ca_pem(pem);
+        }
+        if let Some(pem) = credentials_ca_pem {
+            b = b.credentials_ca_pem(pem);
+        }
+        b = b.signature(match signature {
+            "v3" => Signature::V3,
+            "v2" => Signature::RpcV2,
+            _ => return Err(invalid(py, "signature must be \"v3\" or \"v2\"")),
+        });
+        b = b.cache(match cache {
+            "off" => CacheSettings::default(),
+            "fallback" => CacheSettings::fallback(),
+            "first" => CacheSettings {
+                mode: CacheMode::First,
+                ..CacheSettings::default()
+            },
+            _ => {
+                return Err(invalid(
+                    py,
+                    "cache must be \"off\", \"fallback\" or \"first\"",
+                ));
+            }
+        });
+        Ok(Self {
+            client: b.build().or_raise(py)?,
+        })
+    }
+
+    /// From a `.properties` text with the Java / Spring / Go names (see the crate docs).
+    #[staticmethod]
+    fn from_properties(py: Python<'_>, text: PyBackedStr) -> PyResult<Self> {
+        let client = AliyunConfig::from_properties(&text)
+            .and_then(AliyunConfig::into_builder)
+            .and_then(AliyunKmsBuilder::build)
+            .or_raise(py)?;
+        Ok(Self { client })
+    }
+
+    /// From a mapping of the same names (for example Go's field names).
+    #[staticmethod]
+    fn from_mapping(py: Python<'_>, mapping: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let pairs = context_pairs(Some(mapping))?;
+        let client = AliyunConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .into_builder()
+            .and_then(AliyunKmsBuilder::build)
+            .or_raise(py)?;
+        Ok(Self { client })
+    }
+
+    /// KMS interface: a fresh data key of `spec` (`"AES_256"` / `"AES_128"`) and its blob.
+    #[pyo3(signature = (key_id, spec, context = None))]
+    fn generate_data_key<'py>(
+        &self,
+        py: Python<'py>,
+        key_id: PyBackedStr,
+        spec: PyBackedStr,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyBytes>, String)> {
+        let spec = KeySpec::parse(&spec)
+            .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
+        let pairs = context_pairs(context)?;
+        let g = py
+            .detach(|| {
+                self.client
+                    .generate_data_key(&key_id, spec, &core_context(&pairs))
+            })
+            .or_raise(py)?;
+        Ok((PyBytes::new(py, g.plaintext.as_bytes()), g.ciphertext_blob))
+    }
+
+    /// KMS interface: encrypts `plaintext` (UTF-8 text) under `key_id`.
+    #[pyo3(signature = (key_id, plaintext, context = None))]
+    fn encrypt(
+        &self,
+        py: Python<'_>,
+        key_id: PyBackedStr,
+        plaintext: &[u8],
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let pairs = context_pairs(context)?;
+        py.detach(|| {
+            self.client
+                .encrypt(&key_id, plaintext, &core_context(&pairs))
+        })
+        .or_raise(py)
+    }
+
+    /// KMS interface: decrypts a blob made under the same `context`.
+    #[pyo3(signature = (blob, context = None))]
+    fn decrypt<'py>(
+        &self,
+        py: Python<'py>,
+        blob: PyBackedStr,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let pairs = context_pairs(context)?;
+        let plain = py
+            .detach(|| self.client.decrypt(&blob, &core_context(&pairs)))
+            .or_raise(py)?;
+        Ok(PyBytes::new(py, plain.as_bytes()))
+    }
+
+    /// Checks credentials and the key (an `Encrypt` and `Decrypt` of a test text); returns
+    /// `{provider, access_key_id, expires, key_id, key_version_id}`. Never a secret.
+    #[pyo3(signature = (key_id = ""))]
+    fn check<'py>(&self, py: Python<'py>, key_id: &str) -> PyResult<Bound<'py, PyDict>> {
+        let r = py.detach(|| self.client.check(key_id)).or_raise(py)?;
+        let d = PyDict::new(py);
+        d.set_item("provider", r.provider)?;
+        d.set_item("access_key_id", r.access_key_id)?;
+        d.set_item("expires", r.expires)?;
+        d.set_item("key_id", r.key_id)?;
+        d.set_item("key_version_id", r.key_version_id)?;
+        Ok(d)
+    }
+
+    /// `{cache_hits, cache_misses, kms_calls, retries}`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.client.stats();
+        let d = PyDict::new(py);
+        d.set_item("cache_hits", s.cache_hits)?;
+        d.set_item("cache_misses", s.cache_misses)?;
+        d.set_item("kms_calls", s.kms_calls)?;
+        d.set_item("retries", s.retries)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "AliyunKms(credentials={:?})",
+            self.client.provider().describe()
+        )
+    }
+}
