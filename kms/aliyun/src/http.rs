@@ -172,6 +172,14 @@ fn failure(e: ureq::Error) -> Failure {
     let kind = match &e {
         E::Timeout(_) => FailureKind::Timeout,
         E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => FailureKind::Timeout,
+        // rustls reports certificate and protocol failures through the I/O error.
+        E::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            FailureKind::Tls
+        }
         E::Io(_) | E::HostNotFound | E::ConnectionFailed => FailureKind::Network,
         E::Tls(_) | E::Rustls(_) => FailureKind::Tls,
         E::BodyExceedsLimit(_) => FailureKind::TooLarge,
