@@ -19,15 +19,15 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-pub const AK: &str = "LTAI5tTestAccessKeyId";
-pub const SECRET: &str = "TestAccessKeySecret0123456789abc";
+pub(crate) const AK: &str = "LTAI5tTestAccessKeyId";
+pub(crate) const SECRET: &str = "TestAccessKeySecret0123456789abc";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The Python with the server's dependencies, if there is one.
-pub fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NACOSCRYPT_ALIYUN_PY") {
         return Some(PathBuf::from(p));
     }
@@ -36,28 +36,28 @@ pub fn python() -> Option<PathBuf> {
 }
 
 /// The running servers.
-pub struct Server {
-    pub info: Value,
+pub(crate) struct Server {
+    pub(crate) info: Value,
     _child: Mutex<(Child, ChildStdin)>,
     _dir: PathBuf,
 }
 
 impl Server {
-    pub fn kms(&self) -> String {
+    pub(crate) fn kms(&self) -> String {
         self.info["kms"].as_str().unwrap().to_owned()
     }
-    pub fn get(&self, name: &str) -> String {
+    pub(crate) fn get(&self, name: &str) -> String {
         self.info[name].as_str().unwrap().to_owned()
     }
-    pub fn ca_pem(&self) -> String {
+    pub(crate) fn ca_pem(&self) -> String {
         std::fs::read_to_string(self.get("ca")).unwrap()
     }
-    pub fn other_ca_pem(&self) -> String {
+    pub(crate) fn other_ca_pem(&self) -> String {
         std::fs::read_to_string(self.get("other_ca")).unwrap()
     }
 
     /// A control call: `method path` with a JSON body; the JSON answer.
-    pub fn control(&self, method: &str, path: &str, body: &Value) -> Value {
+    pub(crate) fn control(&self, method: &str, path: &str, body: &Value) -> Value {
         let url = self.get("control");
         let hostport = url.trim_start_matches("http://");
         let mut s = TcpStream::connect(hostport).unwrap();
@@ -78,15 +78,15 @@ impl Server {
         serde_json::from_str(body).unwrap()
     }
 
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.control("POST", "/reset", &json!({}));
     }
 
-    pub fn faults(&self, faults: Value) {
+    pub(crate) fn faults(&self, faults: Value) {
         self.control("POST", "/faults", &faults);
     }
 
-    pub fn requests(&self) -> Vec<Value> {
+    pub(crate) fn requests(&self) -> Vec<Value> {
         self.control("GET", "/requests", &json!({}))["requests"]
             .as_array()
             .unwrap()
@@ -99,7 +99,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The servers (started on first use) and a guard that serializes the tests of this binary:
 /// faults and the request log are global to the server. `None`: no Python environment here.
-pub fn server() -> Option<(&'static Server, MutexGuard<'static, ()>)> {
+pub(crate) fn server() -> Option<(&'static Server, MutexGuard<'static, ()>)> {
     let guard = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -144,7 +144,7 @@ fn start() -> Option<Server> {
 }
 
 /// Runs an oracle command (the official SDKs) with `input`; its JSON answer.
-pub fn oracle(command: &str, input: &Value) -> Value {
+pub(crate) fn oracle(command: &str, input: &Value) -> Value {
     let py = python().unwrap();
     let mut child = Command::new(py)
         .arg(root().join("kms/aliyun/tests/server/oracle.py"))
