@@ -25,6 +25,12 @@ t=$(date +%s)
 "$py" -m pip install --disable-pip-version-check ./python
 echo "   built and installed in $(( $(date +%s) - t )) s"
 
+# The loopback Alibaba Cloud KMS test server for test_aliyun.py (stopped when this script exits).
+source scripts/aliyun-server.sh
+aliyun_server_start
+trap aliyun_server_stop EXIT
+export NACOSCRYPT_REQUIRE_SERVERS=1
+
 # From the repository root (no nacoscrypt/ folder here): the tests import the installed package.
 echo "== pytest"
 "$py" -m pytest python/tests -q -p no:cacheprovider

@@ -30,6 +30,7 @@ __all__ = [
     "FileError",
     "_error_classes",
     "LocalKms",
+    "AliyunKms",
     "EncryptedConfig",
     "encrypt_config",
     "decrypt_config",
