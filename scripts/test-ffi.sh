@@ -94,6 +94,28 @@ gcc "${CFLAGS[@]}" "${SAN[@]}" -pthread ffi/tests/c/test_threads.c -o "$WORK/tes
     "${SHARED[@]}"
 "$WORK/test_threads"
 
+step "Alibaba Cloud KMS against the loopback test KMS (nacos-sdk-python's configs), ASan+UBSan"
+source scripts/aliyun-server.sh
+aliyun_server_start
+trap 'aliyun_server_stop; rm -rf "$WORK" "$PREFIX"' EXIT
+ALIYUN_KMS=$(aliyun_field kms)
+"$ALIYUN_PY" - "$ALIYUN_SERVER_JSON" "$WORK/aliyun-fixtures.tsv" <<'PY'
+import json, subprocess, sys
+server, out = json.loads(sys.argv[1]), sys.argv[2]
+lines = []
+for data_id in ["cipher-kms-aes-256-db.properties", "cipher-kms-aes-128-app.yaml", "cipher-token.json"]:
+    plain = "spring.datasource.password=s3cret&x<y> " + data_id
+    req = {"endpoint": server["kms"], "ca": server["ca"], "access_key_id": "LTAI5tTestAccessKeyId",
+           "access_key_secret": "TestAccessKeySecret0123456789abc", "key_id": "alias/acs/mse",
+           "data_id": data_id, "content": plain}
+    r = json.loads(subprocess.run([sys.executable, "kms/aliyun/tests/server/oracle.py", "nacos_encrypt"],
+                                  input=json.dumps(req), capture_output=True, text=True, check=True).stdout)
+    lines.append("\t".join([data_id, r["content"], r["encrypted_data_key"], plain]))
+open(out, "w").write("\n".join(lines) + "\n")
+PY
+gcc "${CFLAGS[@]}" "${SAN[@]}" ffi/tests/c/test_aliyun.c -o "$WORK/test_aliyun" "${SHARED[@]}"
+"$WORK/test_aliyun" "$ALIYUN_KMS" "$(aliyun_field ca)" "$(aliyun_field other_ca)" "$WORK/aliyun-fixtures.tsv"
+
 # ---- install + pkg-config + the README example --------------------------------------------
 step "make install PREFIX=$PREFIX (release build)"
 make --no-print-directory install PREFIX="$PREFIX"
