@@ -22,8 +22,13 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 pub(crate) const AK: &str = "LTAI5tTestAccessKeyId";
 pub(crate) const SECRET: &str = "TestAccessKeySecret0123456789abc";
 
+/// The workspace root: the nearest folder above this crate with the `Cargo.lock`.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("Cargo.lock").exists() {
+        assert!(dir.pop(), "no Cargo.lock above {}", env!("CARGO_MANIFEST_DIR"));
+    }
+    dir
 }
 
 /// The Python with the server's dependencies, if there is one.
