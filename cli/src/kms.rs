@@ -9,6 +9,9 @@ use nacoscrypt_kms_aliyun::config::AliyunConfig;
 use serde_json::{Value, json};
 use std::path::Path;
 
+/// The largest KMS properties file read.
+const MAX_KMS_PROPERTIES: usize = 1 << 20;
+
 /// The environment variable naming a properties file for `--kms aliyun`.
 pub(crate) const PROPERTIES_ENV: &str = "NACOSCRYPT_KMS_PROPERTIES";
 
@@ -46,8 +49,15 @@ fn aliyun_config(properties: Option<&Path>) -> Result<AliyunConfig, Failure> {
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os(PROPERTIES_ENV).map(Into::into));
     if let Some(path) = path {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Failure::io("cannot read the KMS properties", &path, &e))?;
+        let text = nacoscrypt_core::fs::read_text_file(
+            &path,
+            MAX_KMS_PROPERTIES,
+            "reading the KMS properties",
+        )
+        .map_err(|e| Failure {
+            code: ENVIRONMENT,
+            message: format!("{}: {e}", path.display()),
+        })?;
         return AliyunConfig::from_properties(&text).map_err(|e| Failure::plain(&e));
     }
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());

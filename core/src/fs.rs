@@ -1,4 +1,5 @@
-//! Reading the files that hold secrets (`std`): keyrings and `application.properties`.
+//! Reading the files that hold secrets (`std`): keyrings, `application.properties`, the
+//! settings and CA files of key services.
 //!
 //! Only regular files are read: a FIFO would block the reader forever, a device such as
 //! `/dev/zero` never ends, a directory is a mistake. The file is opened without blocking
@@ -122,4 +123,24 @@ pub(crate) fn read_regular_text(
 ) -> Result<Zeroizing<String>> {
     let (file, meta) = open_regular(path, operation)?;
     read_text_bounded(file, &meta, max, operation, too_large)
+}
+
+/// Reads the regular file at `path` as UTF-8 text of at most `max` bytes, bounded while
+/// reading. A FIFO, device or directory is refused at once (never waited on or read without
+/// end). The text is wiped when dropped. `what` names the file in errors (`reading the CA file`).
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be opened or read, is not a regular file, is longer than
+/// `max` bytes or is not UTF-8.
+///
+/// ```
+/// let err = nacoscrypt_core::fs::read_text_file("/dev/zero".as_ref(), 1024, "reading the CA file")
+///     .unwrap_err();
+/// assert!(err.to_string().contains("not a regular file"));
+/// ```
+pub fn read_text_file(path: &Path, max: usize, what: &'static str) -> Result<Zeroizing<String>> {
+    read_regular_text(path, max, what, || Error::Io {
+        operation: what,
+        message: std::format!("{} is larger than {max} bytes", path.display()),
+    })
 }

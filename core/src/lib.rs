@@ -44,7 +44,7 @@ mod b64;
 pub mod config;
 pub mod error;
 #[cfg(feature = "std")]
-mod fs;
+pub mod fs;
 mod gcm;
 pub mod kms;
 mod rng;

@@ -163,16 +163,16 @@ impl AliyunKms {
         if let Some(pem) = ca_pem {
             b = b.ca_pem(pem);
         } else if let Some(path) = ca_file {
-            let pem = std::fs::read_to_string(&path).map_err(|e| {
-                to_py_err(
-                    py,
-                    &Error::Io {
-                        operation: "reading the CA file",
-                        message: e.to_string(),
-                    },
-                )
-            })?;
-            b = b.ca_pem(pem);
+            let pem = py
+                .detach(|| {
+                    nacoscrypt_core::fs::read_text_file(
+                        &path,
+                        nacoscrypt_kms_aliyun::config::MAX_CA_BYTES,
+                        "reading the CA file",
+                    )
+                })
+                .or_raise(py)?;
+            b = b.ca_pem(pem.as_str());
         }
         if let Some(pem) = credentials_ca_pem {
             b = b.credentials_ca_pem(pem);

@@ -66,6 +66,9 @@ const KEY_ID: &[&str] = &[
 ];
 const CA_CONTENT: &[&str] = &["CaContent", "KMSv3Config.CaContent", "kmsCaContent"];
 
+/// The largest CA certificate file read (`kmsCaFile`).
+pub const MAX_CA_BYTES: usize = 1 << 20;
+
 /// Settings read from names and values; [`into_builder`](Self::into_builder) makes the client.
 #[derive(Debug, Clone, Default)]
 pub struct AliyunConfig {
@@ -187,9 +190,13 @@ impl AliyunConfig {
         if let Some(pem) = self.get(CA_CONTENT) {
             builder = builder.ca_pem(pem);
         } else if let Some(path) = self.get(&["kmsCaFile"]) {
-            let pem = std::fs::read_to_string(path)
-                .map_err(|_| invalid("kmsCaFile", "cannot read the CA certificate file"))?;
-            builder = builder.ca_pem(pem);
+            let pem = nacoscrypt_core::fs::read_text_file(
+                std::path::Path::new(path),
+                MAX_CA_BYTES,
+                "reading the CA file",
+            )
+            .map_err(|_| invalid("kmsCaFile", "cannot read the CA certificate file"))?;
+            builder = builder.ca_pem(pem.as_str());
         }
         builder = match self.get(&["kmsSignatureVersion"]) {
             None | Some("v3") => builder.signature(Signature::V3),

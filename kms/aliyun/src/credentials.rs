@@ -313,12 +313,12 @@ impl Provider {
                 duration_seconds,
                 sts_endpoint,
             } => {
-                let token = std::fs::read_to_string(token_file).map_err(|e| {
-                    credential_error(format!(
-                        "cannot read the OIDC token file {}: {e}",
-                        token_file.display()
-                    ))
-                })?;
+                let token = nacoscrypt_core::fs::read_text_file(
+                    token_file,
+                    64 << 10,
+                    "reading the OIDC token file",
+                )
+                .map_err(|e| credential_error(e.to_string()))?;
                 let mut q = sts_query(
                     "AssumeRoleWithOIDC",
                     role_arn,
@@ -470,7 +470,11 @@ fn sts_call(
 }
 
 /// Reads `{AccessKeyId, AccessKeySecret, SecurityToken, Expiration}` (and `Code`, if asked).
-fn credential_json(body: &[u8], source: &str, check_code: bool) -> Result<Credential, Error> {
+pub(crate) fn credential_json(
+    body: &[u8],
+    source: &str,
+    check_code: bool,
+) -> Result<Credential, Error> {
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| credential_error(format!("{source}: the answer is not JSON")))?;
     if check_code && v["Code"].as_str() != Some("Success") {
@@ -566,8 +570,17 @@ fn cli_profile(path: Option<&PathBuf>, profile: Option<&str>) -> Result<Provider
         .or_else(|| home().map(|h| h.join(".aliyun/config.json")))
         .ok_or_else(|| credential_error("no HOME for ~/.aliyun/config.json"))?;
     let text = read_small(&path)?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| credential_error(format!("{} is not JSON", path.display())))?;
+    cli_profile_text(&text, profile, &path.display().to_string())
+}
+
+/// The provider a profile of a `config.json` text describes; `source` names it in errors.
+pub(crate) fn cli_profile_text(
+    text: &str,
+    profile: Option<&str>,
+    source: &str,
+) -> Result<Provider, Error> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| credential_error(format!("{source} is not JSON")))?;
     let name = profile
         .map(str::to_owned)
         .or_else(|| env("ALIBABA_CLOUD_PROFILE"))
@@ -579,12 +592,10 @@ fn cli_profile(path: Option<&PathBuf>, profile: Option<&str>) -> Result<Provider
             ps.iter()
                 .find(|p| p["name"].as_str() == Some(name.as_str()))
         })
-        .ok_or_else(|| credential_error(format!("{}: no profile {name}", path.display())))?;
+        .ok_or_else(|| credential_error(format!("{}: no profile {name}", source)))?;
     let s = |k: &str| p[k].as_str().filter(|s| !s.is_empty()).map(str::to_owned);
     let need = |k: &str| {
-        s(k).ok_or_else(|| {
-            credential_error(format!("{}: profile {name} has no {k}", path.display()))
-        })
+        s(k).ok_or_else(|| credential_error(format!("{}: profile {name} has no {k}", source)))
     };
     let ak = || -> Result<Provider, Error> {
         Ok(Provider::AccessKey {
@@ -629,7 +640,7 @@ fn cli_profile(path: Option<&PathBuf>, profile: Option<&str>) -> Result<Provider
         other => {
             return Err(credential_error(format!(
                 "{}: profile {name} has the unsupported mode {other}",
-                path.display()
+                source
             )));
         }
     })
@@ -643,16 +654,24 @@ fn profile_file(path: Option<&PathBuf>, profile: Option<&str>) -> Result<Provide
         .or_else(|| home().map(|h| h.join(".alibabacloud/credentials")))
         .ok_or_else(|| credential_error("no HOME for ~/.alibabacloud/credentials"))?;
     let text = read_small(&path)?;
+    profile_text(&text, profile, &path.display().to_string())
+}
+
+/// The provider a section of an INI credentials text describes; `source` names it in errors.
+pub(crate) fn profile_text(
+    text: &str,
+    profile: Option<&str>,
+    source: &str,
+) -> Result<Provider, Error> {
     let name = profile
         .map(str::to_owned)
         .or_else(|| env("ALIBABA_CLOUD_PROFILE"))
         .unwrap_or_else(|| "default".to_owned());
-    let section = ini_section(&text, &name)
-        .ok_or_else(|| credential_error(format!("{}: no section [{name}]", path.display())))?;
+    let section = ini_section(text, &name)
+        .ok_or_else(|| credential_error(format!("{}: no section [{name}]", source)))?;
     let s = |k: &str| section.get(k).filter(|v| !v.is_empty()).cloned();
-    let need = |k: &str| {
-        s(k).ok_or_else(|| credential_error(format!("{}: [{name}] has no {k}", path.display())))
-    };
+    let need =
+        |k: &str| s(k).ok_or_else(|| credential_error(format!("{}: [{name}] has no {k}", source)));
     let ak = || -> Result<Provider, Error> {
         Ok(Provider::AccessKey {
             id: need("access_key_id")?,
@@ -687,7 +706,7 @@ fn profile_file(path: Option<&PathBuf>, profile: Option<&str>) -> Result<Provide
         other => {
             return Err(credential_error(format!(
                 "{}: [{name}] has the unsupported type {other}",
-                path.display()
+                source
             )));
         }
     })
@@ -696,31 +715,11 @@ fn profile_file(path: Option<&PathBuf>, profile: Option<&str>) -> Result<Provide
 /// The largest credentials/profile file read.
 pub(crate) const MAX_PROFILE_BYTES: u64 = 64 << 10;
 
-fn read_small(path: &PathBuf) -> Result<String, Error> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| credential_error(format!("cannot open {}: {e}", path.display())))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| credential_error(format!("cannot read {}: {e}", path.display())))?;
-    if !meta.is_file() {
-        return Err(credential_error(format!(
-            "{} is not a regular file",
-            path.display()
-        )));
-    }
-    let mut text = String::new();
-    file.take(MAX_PROFILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| credential_error(format!("cannot read {}: {e}", path.display())))?;
-    if text.len() as u64 > MAX_PROFILE_BYTES {
-        return Err(credential_error(format!(
-            "{} is larger than {} KiB",
-            path.display(),
-            MAX_PROFILE_BYTES >> 10
-        )));
-    }
-    Ok(text)
+fn read_small(path: &std::path::Path) -> Result<String, Error> {
+    let max = usize::try_from(MAX_PROFILE_BYTES).unwrap_or(usize::MAX);
+    nacoscrypt_core::fs::read_text_file(path, max, "reading a credentials file")
+        .map(|t| t.as_str().to_owned())
+        .map_err(|e| credential_error(e.to_string()))
 }
 
 /// The `key = value` lines of section `[name]` of an INI text (`#`/`;` comments; values may be

@@ -53,3 +53,35 @@ pub use openapi::{
     API_VERSION, AliyunKms, AliyunKmsBuilder, CheckReport, DEFAULT_KEY_ID, Endpoint, RetryPolicy,
     Signature,
 };
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input, as the client
+/// runs them. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Interprets a KMS answer of `status` and `body` as `Decrypt` does, down to the data key.
+    pub fn kms_answer(status: u16, body: &[u8]) {
+        if let Ok(crate::openapi::Answer::Ok(v)) =
+            crate::openapi::interpret("Decrypt", status, body)
+            && let Ok(text) = crate::openapi::field(&v, "Plaintext", "Decrypt")
+        {
+            let _ = crate::openapi::decode_key(&text);
+        }
+    }
+
+    /// Reads credentials as STS, the ECS metadata service and a credentials URI answer them.
+    pub fn credentials_answer(body: &[u8]) {
+        let _ = crate::credentials::credential_json(body, "fuzz", true);
+        let _ = crate::credentials::credential_json(body, "fuzz", false);
+    }
+
+    /// Reads `text` as an INI credentials file, an `aliyun` CLI config.json and a properties
+    /// text of Nacos KMS settings.
+    pub fn settings_text(text: &str) {
+        let _ = crate::credentials::profile_text(text, Some("default"), "fuzz");
+        let _ = crate::credentials::cli_profile_text(text, None, "fuzz");
+        if let Ok(c) = crate::config::AliyunConfig::from_properties(text) {
+            let _ = c.provider();
+            let _ = c.into_builder();
+        }
+    }
+}

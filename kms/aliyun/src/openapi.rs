@@ -467,38 +467,7 @@ impl AliyunKms {
                 retryable: f.kind.retryable(),
                 error: service_error(action, f.kind.code(), f.message, None, None),
             })?;
-        let json: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
-        match (response.status, json) {
-            (200, Some(v)) if v.is_object() => Ok(Answer::Ok(v)),
-            (200, _) => Err(Failed {
-                retryable: false,
-                error: service_error(
-                    action,
-                    "MalformedResponse",
-                    "HTTP 200 with a body that is not a JSON object".to_owned(),
-                    None,
-                    Some(200),
-                ),
-            }),
-            (status, Some(v)) if v["Code"].is_string() => Ok(Answer::Service(service_error(
-                action,
-                v["Code"].as_str().unwrap_or_default(),
-                v["Message"].as_str().unwrap_or_default().to_owned(),
-                v["RequestId"].as_str().map(str::to_owned),
-                Some(status),
-            ))),
-            (status, _) => Err(Failed {
-                // A gateway's own error page: 5xx may pass, the rest will not.
-                retryable: matches!(status, 500 | 502 | 503 | 504),
-                error: service_error(
-                    action,
-                    "MalformedResponse",
-                    format!("HTTP {status} without a KMS error body"),
-                    None,
-                    Some(status),
-                ),
-            }),
-        }
+        interpret(action, response.status, &response.body)
     }
 
     /// `Decrypt` of a data key blob: base64 text decoded.
@@ -514,12 +483,53 @@ impl AliyunKms {
     }
 }
 
-enum Answer {
+/// What an answer of the KMS means: the JSON object of a success, a service error, or a
+/// malformed answer (5xx without a KMS error body may be retried).
+pub(crate) fn interpret(
+    action: &'static str,
+    status: u16,
+    body: &[u8],
+) -> std::result::Result<Answer, Failed> {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    match (status, json) {
+        (200, Some(v)) if v.is_object() => Ok(Answer::Ok(v)),
+        (200, _) => Err(Failed {
+            retryable: false,
+            error: service_error(
+                action,
+                "MalformedResponse",
+                "HTTP 200 with a body that is not a JSON object".to_owned(),
+                None,
+                Some(200),
+            ),
+        }),
+        (status, Some(v)) if v["Code"].is_string() => Ok(Answer::Service(service_error(
+            action,
+            v["Code"].as_str().unwrap_or_default(),
+            v["Message"].as_str().unwrap_or_default().to_owned(),
+            v["RequestId"].as_str().map(str::to_owned),
+            Some(status),
+        ))),
+        (status, _) => Err(Failed {
+            // A gateway's own error page: 5xx may pass, the rest will not.
+            retryable: matches!(status, 500 | 502 | 503 | 504),
+            error: service_error(
+                action,
+                "MalformedResponse",
+                format!("HTTP {status} without a KMS error body"),
+                None,
+                Some(status),
+            ),
+        }),
+    }
+}
+
+pub(crate) enum Answer {
     Ok(serde_json::Value),
     Service(KmsServiceError),
 }
 
-struct Failed {
+pub(crate) struct Failed {
     retryable: bool,
     error: KmsServiceError,
 }
@@ -553,7 +563,7 @@ fn with_attempts(e: Error, attempts: u32) -> Error {
 }
 
 /// A string field of an answer, or a malformed-response error.
-fn field(v: &serde_json::Value, name: &str, action: &'static str) -> Result<String> {
+pub(crate) fn field(v: &serde_json::Value, name: &str, action: &'static str) -> Result<String> {
     v[name].as_str().map(str::to_owned).ok_or_else(|| {
         Error::from(service_error(
             action,
@@ -566,7 +576,7 @@ fn field(v: &serde_json::Value, name: &str, action: &'static str) -> Result<Stri
 }
 
 /// A data key from its base64 text (SPEC 5.1).
-fn decode_key(text: &str) -> Result<SecretBytes> {
+pub(crate) fn decode_key(text: &str) -> Result<SecretBytes> {
     base64_simd::STANDARD
         .decode_to_vec(text.trim())
         .map(SecretBytes::from)
