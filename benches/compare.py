@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 import pathlib
 import subprocess
 import sys
@@ -61,6 +62,34 @@ def run_rust(quick: bool) -> None:
         cmd += ["--warm-up-time", "0.5", "--measurement-time", "1"]
     print("==", " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr)
+
+
+def run_kms(quick: bool) -> dict[str, float]:
+    """The key-service rows: starts the loopback Alibaba Cloud KMS test server, runs the `kms`
+    criterion bench against it and the official Python SDK beside it, in one run."""
+    env_py = subprocess.run(["bash", "scripts/aliyun-test-env.sh"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    with tempfile.TemporaryDirectory() as d:
+        server = subprocess.Popen(
+            [env_py, "kms/aliyun/tests/server/aliyun_test_server.py", "--dir", d],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True)
+        try:
+            ready = server.stdout.readline().strip()
+            cmd = ["cargo", "bench", "--locked", "-p", "nacoscrypt-benches", "--bench", "kms",
+                   "--"]
+            if quick:
+                cmd += ["--warm-up-time", "0.5", "--measurement-time", "1"]
+            print("==", " ".join(cmd), file=sys.stderr, flush=True)
+            subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr,
+                           env={**os.environ, "NACOSCRYPT_BENCH_ALIYUN": ready})
+            print("== official Python SDK against the same server", file=sys.stderr, flush=True)
+            out = subprocess.run([env_py, str(ROOT / "benches" / "kms_py_bench.py"), ready],
+                                 cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            return json.loads(out)
+        finally:
+            server.stdin.close()
+            server.wait(timeout=30)
 
 
 def read_criterion(since: float | None) -> dict[str, float]:
@@ -208,6 +237,14 @@ def build_table(r: dict[str, float]) -> Table:
                           "≤ 1.25×" if last else "", within(1.25) if last else None)
                 t.add(f"config {op} {fmt}, local keyring", s, f"{g}/nacoscrypt_keyring/{size}",
                       None, None)
+    # ----- key services (against the loopback test KMS, in one run) -----
+    g = "kms_decrypt_data_key"
+    t.add("KMS decrypt, Alibaba Cloud OpenAPI", "", f"{g}/aliyun_openapi",
+          "bare keep-alive HTTPS request (floor)", f"{g}/bare_https_keepalive")
+    t.add("KMS decrypt, Alibaba Cloud OpenAPI", "", f"{g}/aliyun_openapi",
+          "official Python SDK", f"{g}/official_python_sdk")
+    t.add("KMS decrypt, cache hit", "", f"{g}/aliyun_cache_hit", "local keyring decrypt",
+          f"{g}/local_keyring")
     # ----- Python -----
     t.add("Python token verify HS256", "", "py_token_verify/nacoscrypt", "PyJWT decode",
           "py_token_verify/pyjwt", "≥ 30× faster", faster(30))
@@ -228,6 +265,8 @@ def main() -> int:
     ap.add_argument("--skip-rust", action="store_true",
                     help="do not run cargo bench; read the last criterion results")
     ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--skip-kms", action="store_true",
+                    help="no key-service rows (they start the loopback test KMS)")
     ap.add_argument("--rebuild-python", action="store_true",
                     help="pip install ./python into build/venv-py first")
     ap.add_argument("--markdown", type=pathlib.Path, help="also write the table as Markdown")
@@ -237,7 +276,9 @@ def main() -> int:
     before = machine()
     if not args.skip_rust:
         run_rust(args.quick)
+    kms = {} if args.skip_rust or args.skip_kms else run_kms(args.quick)
     results = read_criterion(None if args.skip_rust else started - 1)
+    results.update(kms)
     if not args.skip_python:
         results.update(run_python(args.rebuild_python))
     table = build_table(results)
