@@ -197,6 +197,44 @@ impl DataKeyCache {
     }
 }
 
+/// A data-key decrypt through `cache` (its mode decides): "first" serves a fresh cached key
+/// without calling `fetch`; "fallback" calls `fetch` and serves a cached key only when the key
+/// service failed; both store what `fetch` returned.
+pub(crate) fn through(
+    cache: &DataKeyCache,
+    counters: &Counters,
+    key: String,
+    fetch: impl FnOnce() -> nacoscrypt_core::Result<SecretBytes>,
+) -> nacoscrypt_core::Result<SecretBytes> {
+    use nacoscrypt_core::Error;
+    if cache.mode() == CacheMode::First
+        && let Some(k) = cache.get(&key)
+    {
+        Counters::bump(&counters.cache_hits);
+        return Ok(k);
+    }
+    match fetch() {
+        Ok(k) => {
+            if cache.mode() != CacheMode::Off {
+                Counters::bump(&counters.cache_misses);
+                cache.put(key, &k);
+            }
+            Ok(k)
+        }
+        Err(e @ Error::KmsService(_)) if cache.mode() == CacheMode::Fallback => {
+            // The key service failed: a key it gave before still opens the config.
+            if let Some(k) = cache.get(&key) {
+                Counters::bump(&counters.cache_hits);
+                Ok(k)
+            } else {
+                Counters::bump(&counters.cache_misses);
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,7 @@ pub mod config;
 pub mod credentials;
 mod http;
 mod openapi;
+mod retry;
 pub mod sign;
 mod time;
 
@@ -50,9 +51,9 @@ pub use cache::{CacheMode, CacheSettings, Stats};
 pub use credentials::{Credential, Provider};
 pub use http::HttpSettings;
 pub use openapi::{
-    API_VERSION, AliyunKms, AliyunKmsBuilder, CheckReport, DEFAULT_KEY_ID, Endpoint, RetryPolicy,
-    Signature,
+    API_VERSION, AliyunKms, AliyunKmsBuilder, CheckReport, DEFAULT_KEY_ID, Endpoint, Signature,
 };
+pub use retry::RetryPolicy;
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input, as the client
 /// runs them. Not a stable API.

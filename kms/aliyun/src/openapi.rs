@@ -1,15 +1,16 @@
 //! The KMS OpenAPI client (SPEC 5.1): `GenerateDataKey`, `Encrypt`, `Decrypt`.
 
-use crate::cache::{CacheMode, CacheSettings, Counters, DataKeyCache, Stats, cache_key};
+use crate::cache::{CacheSettings, Counters, DataKeyCache, Stats, cache_key};
 use crate::credentials::{Credential, CredentialCache, Provider};
 use crate::http::{Http, HttpSettings, Trust};
+use crate::retry::{RetryPolicy, Stop};
 use crate::sign;
 use crate::time::iso8601;
 use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Kms};
 use nacoscrypt_core::{Error, KmsServiceError, Result, SecretBytes};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// The key used when none is configured (all three Nacos SDKs).
 pub const DEFAULT_KEY_ID: &str = "alias/acs/mse";
@@ -25,56 +26,6 @@ pub enum Signature {
     V3,
     /// RPC V2, `HMAC-SHA1` in the `Signature` parameter (the older SDKs).
     RpcV2,
-}
-
-/// Retries of retryable failures: `Rejected.Throttling` (429), `ServiceUnavailableTemporary`
-/// (503), `InternalFailure` (500) and network failures (refused, reset, timed out). Others are
-/// not retried. Between attempts: exponential backoff with full jitter (a random pause between
-/// zero and `base_delay · 2^n`, at most `max_delay`), never past `max_total` since the call
-/// began.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (default 4; 1 = no retry).
-    pub max_attempts: u32,
-    /// First backoff ceiling (default 100 ms).
-    pub base_delay: Duration,
-    /// Largest backoff ceiling (default 2 s).
-    pub max_delay: Duration,
-    /// No new attempt starts after this much time since the call began (default 20 s).
-    pub max_total: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-            max_total: Duration::from_secs(20),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries.
-    pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
-    }
-
-    /// The pause before retry number `n` (0-based): uniform in `[0, min(max, base·2^n)]`.
-    fn backoff(&self, n: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1u32 << n.min(16))
-            .min(self.max_delay);
-        let mut r = [0u8; 8];
-        let _ = getrandom::fill(&mut r);
-        let fraction = u64::from_le_bytes(r) as f64 / u64::MAX as f64;
-        ceiling.mul_f64(fraction)
-    }
 }
 
 /// Where the KMS is.
@@ -350,48 +301,28 @@ impl AliyunKms {
         params: &BTreeMap<String, String>,
     ) -> Result<serde_json::Value> {
         let inner = &self.inner;
-        let started = Instant::now();
-        let mut attempt = 0u32;
         let mut renewed_credentials = false;
-        loop {
-            attempt += 1;
-            let credential = inner
-                .credentials
-                .get()
-                .map_err(|e| with_attempts(e, attempt))?;
-            Counters::bump(&inner.counters.kms_calls);
-            let outcome = self.send_once(action, params, &credential);
-            let (retryable, error) = match outcome {
-                Ok(Answer::Ok(v)) => return Ok(v),
-                Ok(Answer::Service(e)) => {
-                    // Expired temporary credentials: fetch new ones once and try again.
-                    if e.code.starts_with("InvalidSecurityToken") && !renewed_credentials {
-                        renewed_credentials = true;
-                        inner.credentials.invalidate();
-                        if attempt < inner.retry.max_attempts.max(2) {
-                            continue;
-                        }
+        crate::retry::run(&inner.retry, &inner.counters, |attempt| {
+            let credential = inner.credentials.get().map_err(Stop::Error)?;
+            match self.send_once(action, params, &credential) {
+                Ok(Answer::Ok(v)) => Ok(v),
+                // Expired temporary credentials: fetch new ones once and try again.
+                Ok(Answer::Service(e))
+                    if e.code.starts_with("InvalidSecurityToken") && !renewed_credentials =>
+                {
+                    renewed_credentials = true;
+                    inner.credentials.invalidate();
+                    if attempt < inner.retry.max_attempts.max(2) {
+                        Err(Stop::RetryNow(e))
+                    } else {
+                        Err(Stop::Fail(e))
                     }
-                    let retryable = matches!(
-                        e.code.as_str(),
-                        "Rejected.Throttling" | "ServiceUnavailableTemporary" | "InternalFailure"
-                    );
-                    (retryable, e)
                 }
-                Err(e) => (e.retryable, e.error),
-            };
-            let mut error = error;
-            error.attempts = attempt;
-            if !retryable || attempt >= inner.retry.max_attempts {
-                return Err(Error::from(error));
+                Ok(Answer::Service(e)) => Err(Stop::service(e)),
+                Err(f) if f.retryable => Err(Stop::Retry(f.error)),
+                Err(f) => Err(Stop::Fail(f.error)),
             }
-            let pause = inner.retry.backoff(attempt - 1);
-            if started.elapsed() + pause >= inner.retry.max_total {
-                return Err(Error::from(error));
-            }
-            Counters::bump(&inner.counters.retries);
-            std::thread::sleep(pause);
-        }
+        })
     }
 
     fn send_once(
@@ -552,16 +483,6 @@ fn service_error(
     }
 }
 
-fn with_attempts(e: Error, attempts: u32) -> Error {
-    match e {
-        Error::KmsService(mut s) => {
-            s.attempts = attempts;
-            Error::KmsService(s)
-        }
-        other => other,
-    }
-}
-
 /// A string field of an answer, or a malformed-response error.
 pub(crate) fn field(v: &serde_json::Value, name: &str, action: &'static str) -> Result<String> {
     v[name].as_str().map(str::to_owned).ok_or_else(|| {
@@ -657,38 +578,11 @@ impl Kms for AliyunKms {
         context: &Context<'_>,
     ) -> Result<SecretBytes> {
         let _ = spec;
-        let inner = &self.inner;
         let context = context_json(context);
         let key = cache_key(ciphertext_blob, context.as_deref().unwrap_or(""));
-        if inner.cache.mode() == CacheMode::First
-            && let Some(k) = inner.cache.get(&key)
-        {
-            Counters::bump(&inner.counters.cache_hits);
-            return Ok(k);
-        }
-        match self.unwrap_data_key(ciphertext_blob, context.as_deref()) {
-            Ok(k) => {
-                if inner.cache.mode() != CacheMode::Off {
-                    Counters::bump(&inner.counters.cache_misses);
-                    inner.cache.put(key, &k);
-                }
-                Ok(k)
-            }
-            Err(e @ Error::KmsService(_)) if inner.cache.mode() == CacheMode::Fallback => {
-                // The KMS failed: a key it gave before still opens the config.
-                match inner.cache.get(&key) {
-                    Some(k) => {
-                        Counters::bump(&inner.counters.cache_hits);
-                        Ok(k)
-                    }
-                    None => {
-                        Counters::bump(&inner.counters.cache_misses);
-                        Err(e)
-                    }
-                }
-            }
-            Err(e) => Err(e),
-        }
+        crate::cache::through(&self.inner.cache, &self.inner.counters, key, || {
+            self.unwrap_data_key(ciphertext_blob, context.as_deref())
+        })
     }
 }
 
@@ -738,14 +632,5 @@ mod tests {
             r#"{"dataId":"cipher-x\"y","tenant":"公共"}"#
         );
         assert_eq!(context_json(&Context::new()), None);
-    }
-
-    #[test]
-    fn backoff_is_bounded() {
-        let r = RetryPolicy::default();
-        for n in 0..40 {
-            assert!(r.backoff(n) <= r.max_delay);
-        }
-        assert!(r.backoff(0) <= r.base_delay);
     }
 }
