@@ -44,6 +44,18 @@ impl Default for HttpSettings {
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
+    /// Response headers, names lower-case.
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Response {
+    /// The first value of header `name` (lower-case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Why a request got no answer.
@@ -157,13 +169,24 @@ impl Http {
             })?;
         let mut response = self.agent.run(request).map_err(failure)?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+            })
+            .collect();
         let body = response
             .body_mut()
             .with_config()
             .limit(self.max_response_bytes as u64)
             .read_to_vec()
             .map_err(failure)?;
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            body,
+            headers,
+        })
     }
 }
 

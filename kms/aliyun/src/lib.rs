@@ -42,7 +42,9 @@ mod cache;
 pub mod config;
 pub mod credentials;
 mod http;
+mod instance;
 mod openapi;
+mod proto;
 mod retry;
 pub mod sign;
 mod time;
@@ -50,6 +52,7 @@ mod time;
 pub use cache::{CacheMode, CacheSettings, Stats};
 pub use credentials::{Credential, Provider};
 pub use http::HttpSettings;
+pub use instance::{AliyunInstanceKms, AliyunInstanceKmsBuilder, ClientKey};
 pub use openapi::{
     API_VERSION, AliyunKms, AliyunKmsBuilder, CheckReport, DEFAULT_KEY_ID, Endpoint, Signature,
 };
@@ -67,6 +70,19 @@ pub mod fuzzing {
         {
             let _ = crate::openapi::decode_key(&text);
         }
+    }
+
+    /// Reads an answer of the instance API (protobuf) as its actions do.
+    pub fn instance_answer(body: &[u8]) {
+        crate::instance::fuzzing::answer(body);
+    }
+
+    /// Reads a ClientKey JSON text with a password.
+    pub fn client_key(json: &str) {
+        let _ = crate::ClientKey::from_json(
+            json,
+            &nacoscrypt_core::SecretString::from("fuzz".to_owned()),
+        );
     }
 
     /// Reads credentials as STS, the ECS metadata service and a credentials URI answer them.

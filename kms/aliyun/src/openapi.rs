@@ -42,7 +42,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// The `https://host[:port]` base and the host as signed.
-    fn resolve(&self) -> Result<(String, String)> {
+    pub(crate) fn resolve(&self) -> Result<(String, String)> {
         let raw = match self {
             Self::Region(r) => format!("kms.{r}.aliyuncs.com"),
             Self::Vpc(r) => format!("kms-vpc.{r}.aliyuncs.com"),

@@ -40,6 +40,25 @@ pub(crate) fn iso8601(t: SystemTime) -> String {
     )
 }
 
+/// `t` as an HTTP date (RFC 7231): `Wed, 02 Dec 2026 13:20:00 GMT`.
+pub(crate) fn http_date(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)],
+        MONTHS[usize::try_from(m - 1).unwrap_or(0)],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds allowed and dropped), as STS and the ECS
 /// metadata service write `Expiration`.
 pub(crate) fn parse_iso8601(s: &str) -> Option<SystemTime> {
@@ -83,6 +102,13 @@ pub(crate) fn parse_iso8601(s: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_796_217_600); // 2026-12-02T13:20:00Z
+        assert_eq!(http_date(t), "Wed, 02 Dec 2026 13:20:00 GMT");
+        assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
 
     #[test]
     fn round_trip() {
