@@ -67,7 +67,11 @@ pub(crate) fn open_regular(
     if !meta.is_file() {
         return Err(Error::Io {
             operation,
-            message: std::format!("{} is {}, not a regular file", path.display(), file_kind(meta.file_type())),
+            message: std::format!(
+                "{} is {}, not a regular file",
+                path.display(),
+                file_kind(meta.file_type())
+            ),
         });
     }
     Ok((file, meta))

@@ -134,10 +134,10 @@ thread_local! {
 pub(crate) fn clear_last_error() {
     let _ = PENDING_KMS_CODE.try_with(|c| c.set(0));
     let _ = LAST_ERROR.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if l.is_some() {
-                *l = None;
-            }
+        if let Ok(mut l) = l.try_borrow_mut()
+            && l.is_some()
+        {
+            *l = None;
         }
     });
 }

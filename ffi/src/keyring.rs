@@ -124,7 +124,10 @@ pub unsafe extern "C" fn nacoscrypt_keyring_parse(
         // SAFETY: forwarded contract.
         let text = unsafe { arg_text(text, text_len, "text") }?;
         check_out(keyring_out, "keyring_out")?;
-        new_keyring(keyring_out, KeyringSource::Text(Arc::new(Keyring::parse(text)?)));
+        new_keyring(
+            keyring_out,
+            KeyringSource::Text(Arc::new(Keyring::parse(text)?)),
+        );
         Ok(())
     })
 }
