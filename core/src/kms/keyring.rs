@@ -23,12 +23,17 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub const KEY_LEN: usize = 32;
 /// Length of a version id (a UUID in its 36-character text form).
 pub const VERSION_ID_LEN: usize = 36;
-/// Longest key id.
-const MAX_KEY_ID_LEN: usize = 128;
-/// Largest keyring text accepted (a denial-of-service bound: about 10,000 key versions).
-pub(crate) const MAX_KEYRING_LEN: usize = 1 << 20;
+/// Longest key id, in bytes.
+pub const MAX_KEY_ID_LEN: usize = 128;
+/// Largest keyring text accepted, in bytes (a denial-of-service bound: about 10,000 key
+/// versions).
+pub const MAX_KEYRING_LEN: usize = 1 << 20;
 /// Longest blob accepted by [`Keyring::decrypt`], in characters.
-const MAX_BLOB_LEN: usize = 1 << 20;
+pub const MAX_BLOB_LEN: usize = 1 << 20;
+/// Largest plaintext [`Keyring`] encrypts: the largest whose blob is at most
+/// [`MAX_BLOB_LEN`] characters, so that every blob it writes it can read back.
+pub const MAX_BLOB_PLAINTEXT_LEN: usize =
+    MAX_BLOB_LEN / 4 * 3 - (VERSION_ID_LEN + NONCE_LEN + TAG_LEN);
 const AAD_LABEL: &[u8] = b"nacoscrypt:kms:v1";
 /// Base64 characters of a version id (36 bytes: exactly 48 characters).
 const VERSION_ID_CHARS: usize = VERSION_ID_LEN / 3 * 4;
@@ -231,8 +236,9 @@ impl Keyring {
     /// Decrypts a blob made by this keyring under `context` (no randomness needed).
     pub fn decrypt(&self, blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
         if blob.len() > MAX_BLOB_LEN {
-            return Err(Error::InvalidArgument {
-                reason: "ciphertext blob is longer than 1 MiB",
+            return Err(Error::BlobTooLarge {
+                size: blob.len(),
+                limit: MAX_BLOB_LEN,
             });
         }
         // version-id (36 bytes) is exactly the first 48 characters; then nonce ‖ ct ‖ tag.
@@ -264,6 +270,12 @@ impl Keyring {
         context: &Context<'_>,
         rng: &mut RandomSource<'_>,
     ) -> Result<String> {
+        if plaintext.len() > MAX_BLOB_PLAINTEXT_LEN {
+            return Err(Error::ContentTooLarge {
+                size: plaintext.len(),
+                limit: MAX_BLOB_PLAINTEXT_LEN,
+            });
+        }
         let version = self.primary(key_id).ok_or(Error::UnknownKeyId)?;
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce)?;

@@ -4,7 +4,7 @@
 //! or the embedded [`Keyring`] all fit behind the same three calls. The trait is object safe, so
 //! the C and Python bindings implement it at run time with callbacks and duck-typed objects.
 
-mod keyring;
+pub(crate) mod keyring;
 
 #[cfg(feature = "std")]
 mod file;

@@ -297,6 +297,22 @@ impl SecretKey {
         super::sign::sign(self, subject, exp)
     }
 
+    /// Like [`sign`](Self::sign), but refuses a token that [`verify`](Self::verify) would
+    /// refuse, with the same error: a subject holding a NUL character
+    /// ([`Error::InvalidClaims`](crate::Error::InvalidClaims)), or one so long that the token
+    /// exceeds [`MAX_TOKEN_LEN`](super::MAX_TOKEN_LEN)
+    /// ([`Error::MalformedToken`](crate::Error::MalformedToken)) or its payload
+    /// [`MAX_PAYLOAD_LEN`](super::MAX_PAYLOAD_LEN) ([`Error::InvalidClaims`](crate::Error::InvalidClaims)).
+    ///
+    /// # Errors
+    /// As above.
+    pub fn try_sign(&self, subject: &str, exp: i64) -> Result<alloc::string::String> {
+        super::verify::check_subject(subject)?;
+        let token = super::sign::sign(self, subject, exp);
+        super::verify::check_signed(&token, self.algorithm())?;
+        Ok(token)
+    }
+
     /// Verifies `token` with this key alone (SPEC 3.3), valid while `exp + leeway >= now`.
     /// Most callers use [`TokenManager::verify`](super::TokenManager::verify).
     ///
@@ -398,15 +414,15 @@ impl Hs256 {
 
     /// The MAC of the concatenation of `parts`.
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        if let [data] = parts {
-            if data.len() + 9 <= 2 * SHA256_BLOCK {
-                // A token's signing input: its blocks and padding in one compression call.
-                let mut tail = [[0u8; SHA256_BLOCK]; 2];
-                tail.as_flattened_mut()[..data.len()].copy_from_slice(data);
-                let total = SHA256_BLOCK as u64 + u64::try_from(data.len()).unwrap_or(u64::MAX);
-                let inner_hash = sha256_finish(self.inner, &mut tail, data.len(), total);
-                return self.outer_hash(&inner_hash);
-            }
+        if let [data] = parts
+            && data.len() + 9 <= 2 * SHA256_BLOCK
+        {
+            // A token's signing input: its blocks and padding in one compression call.
+            let mut tail = [[0u8; SHA256_BLOCK]; 2];
+            tail.as_flattened_mut()[..data.len()].copy_from_slice(data);
+            let total = SHA256_BLOCK as u64 + u64::try_from(data.len()).unwrap_or(u64::MAX);
+            let inner_hash = sha256_finish(self.inner, &mut tail, data.len(), total);
+            return self.outer_hash(&inner_hash);
         }
         let mut state = self.inner;
         let mut tail = [[0u8; SHA256_BLOCK]; 2];
