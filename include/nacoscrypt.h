@@ -240,13 +240,17 @@ typedef struct nacoscrypt_access_token nacoscrypt_access_token;
 typedef struct nacoscrypt_auth_settings nacoscrypt_auth_settings;
 
 /**
- * A local keyring: named master keys with versions (SPEC 2.4). Immutable once made.
+ * A local keyring: named master keys with versions (SPEC 2.4).
  *
  * Make one with `nacoscrypt_keyring_load()` (from a file, mode 0600 or stricter),
  * `nacoscrypt_keyring_parse()` (from text) or `nacoscrypt_keyring_create_file()`; free it with
  * `nacoscrypt_keyring_free()`. Use it as a KMS through `nacoscrypt_kms_from_keyring()`.
  *
- * Thread safety: immutable; safe to use from many threads at once.
+ * A keyring from a file follows the file: a blob of a version it does not know makes it read
+ * the file again (if the file changed) before failing, and encryption picks up a primary
+ * version another process added within 1 s. A keyring from text never changes.
+ *
+ * Thread safety: safe to use from many threads at once.
  */
 typedef struct nacoscrypt_keyring nacoscrypt_keyring;
 
@@ -704,8 +708,10 @@ nacoscrypt_result nacoscrypt_keyring_create_file(const char *path,
 /**
  * Rotates `key_id` in the keyring file at `path`: loads it (with the permission check), adds a
  * new primary version (creating the key if `create_key` and it is missing) and saves the file
- * back atomically. Older versions keep decrypting. Keyring handles loaded before do not see
- * the new version: load the file again.
+ * back atomically, under the keyring's lock (`<path>.lock`: concurrent rotations from any
+ * number of processes all land). A symbolic link is followed: the file it points to is
+ * replaced. Older versions keep decrypting. Keyring handles loaded from the file before see
+ * the new version when a blob needs it, and encrypt with it within 1 s.
  *
  * - `version_out`: receives the new version id (a library string: free it with
  *   `nacoscrypt_string_free()`); `version_len_out` (may be NULL) its length. Written only on
@@ -784,7 +790,10 @@ nacoscrypt_result nacoscrypt_kms_output_set_plaintext(struct nacoscrypt_kms_outp
 
 /**
  * Sets the ciphertext blob result of a callback (generate_data_key, encrypt): `len` bytes of
- * UTF-8 text at `blob` (NUL-terminated or not). The library copies it.
+ * UTF-8 text at `blob` (NUL-terminated or not). The library copies it. A blob with a NUL byte
+ * among its `len` bytes is refused (`NACOSCRYPT_INVALID_ARGUMENT`, and the blob stays unset):
+ * it would be stored as a config's `encryptedDataKey` or content, which the NUL-terminated
+ * decrypt entry points could never read back.
  *
  * # Safety
  * `out` must be the output passed to the running callback; `blob` must point to `len`
@@ -1168,7 +1177,10 @@ uint64_t nacoscrypt_token_manager_validity(const struct nacoscrypt_token_manager
 uint64_t nacoscrypt_token_manager_leeway(const struct nacoscrypt_token_manager *manager);
 
 /**
- * Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`.
+ * Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`. A subject
+ * whose token would be longer than `nacoscrypt_token_manager_verify()` accepts (8,300 bytes)
+ * is refused with the error verify would give that token (`NACOSCRYPT_RESULT_MALFORMED_TOKEN`
+ * or `_INVALID_CLAIMS`).
  *
  * - `token_out`: receives a new access token owned by the caller (free with
  *   `nacoscrypt_access_token_free()`); written only on success.
@@ -1199,6 +1211,9 @@ nacoscrypt_result nacoscrypt_token_manager_issue_now(const struct nacoscrypt_tok
  * Returns `NACOSCRYPT_RESULT_OK` for a valid token, else `NACOSCRYPT_RESULT_MALFORMED_TOKEN`,
  * `_UNSUPPORTED_ALGORITHM`, `_INVALID_SIGNATURE`, `_INVALID_CLAIMS` or `_TOKEN_EXPIRED`;
  * `nacoscrypt_last_error_nacos_message()` then gives the Nacos server's answer.
+ *
+ * The subject never holds a NUL byte (`strlen` equals its length): a validly signed token
+ * whose `sub` has one (`\u0000`) is refused with `NACOSCRYPT_RESULT_INVALID_CLAIMS`.
  *
  * - `token`, `token_len`: the token text (not necessarily NUL-terminated).
  * - `subject_out` (may be NULL): receives the subject (free with `nacoscrypt_string_free()`);
@@ -1441,7 +1456,8 @@ nacoscrypt_result nacoscrypt_login_json_write(const char *access_token,
 /**
  * Reads a login response: a JSON object with a string `accessToken` and a number `tokenTtl`;
  * `globalAdmin` (boolean) and `username` (string) are optional; other members are ignored.
- * Anything else: `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+ * Anything else, and an `accessToken` or `username` holding a NUL byte (`\u0000`, which the
+ * NUL-terminated accessors could not return whole): `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
  *
  * - `json`, `json_len`: the response body (not necessarily NUL-terminated).
  * - `response_out`: receives a new response owned by the caller (free with
