@@ -5,6 +5,7 @@
 //! core KMS ([`kms`]) and releases the interpreter while Rust works on large inputs. The Python
 //! package `nacoscrypt` (python/nacoscrypt/) re-exports everything from here.
 
+mod args;
 mod config;
 mod errors;
 mod kms;
