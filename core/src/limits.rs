@@ -16,7 +16,7 @@
 //! | [`MAX_PLACEHOLDER_DEPTH`] | 8 | nesting of `${…}` placeholders | placeholder resolution, per level | `InvalidSettings` ("nested too deeply") |
 //! | [`MAX_PLACEHOLDERS`] | 256 | `${…}` placeholders resolved for one setting, all levels | placeholder resolution, before each | `InvalidSettings` ("more than 256 placeholders") |
 //! | [`MAX_EXPANDED_LEN`] | 64 KiB | text placeholders expand to for one setting (names and values, all levels) | placeholder resolution, before each copy | `InvalidSettings` ("expand to more than 64 KiB") |
-//! | [`MAX_KEYRING_LEN`] | 1 MiB | a keyring text or file | `Keyring::parse`; keyring files while reading | `KeyringSyntax` (text), `Io` / `KeyringSyntax` (file) |
+//! | [`MAX_KEYRING_LEN`] | 1 MiB | a keyring text or file | `Keyring::parse`; keyring files while reading; adding a key or version (the keyring never grows past what `parse` reads) | `KeyringSyntax` |
 //! | [`MAX_KEY_ID_LEN`] | 128 bytes | a keyring key id | keyring parsing and key creation | `KeyringSyntax` / `InvalidArgument` |
 //! | [`MAX_BLOB_LEN`] | 1 MiB | a local-KMS ciphertext blob | `Keyring` decrypt, before decoding | `ContentTooLarge` ("ciphertext blob too large") |
 //! | [`MAX_BLOB_PLAINTEXT_LEN`] | 786,368 bytes | a plaintext the local KMS encrypts (its blob is then at most [`MAX_BLOB_LEN`]) | `Keyring` encrypt | `ContentTooLarge` |

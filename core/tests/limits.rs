@@ -520,3 +520,22 @@ fn a_kms_blob_holding_nul_is_never_stored() {
         }
     }
 }
+
+#[test]
+fn a_keyring_never_grows_past_what_parse_reads() {
+    let mut keyring = Keyring::new();
+    let id = "k".repeat(nacoscrypt_core::limits::MAX_KEY_ID_LEN);
+    keyring.add_new_key(&id).unwrap();
+    let err = loop {
+        if let Err(e) = keyring.rotate(&id) {
+            break e;
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::KeyringSyntax);
+    assert!(err.to_string().contains("larger than 1 MiB"), "{err}");
+    let text = keyring.to_text();
+    // At the bound (within one line of it), and read back whole.
+    assert!(text.len() <= MAX_KEYRING_LEN && text.len() > MAX_KEYRING_LEN - 256);
+    let back = Keyring::parse(&text).unwrap();
+    assert_eq!(back.to_text().as_str(), text.as_str());
+}

@@ -35,6 +35,14 @@ pub const MAX_BLOB_LEN: usize = 1 << 20;
 pub const MAX_BLOB_PLAINTEXT_LEN: usize =
     MAX_BLOB_LEN / 4 * 3 - (VERSION_ID_LEN + NONCE_LEN + TAG_LEN);
 const AAD_LABEL: &[u8] = b"nacoscrypt:kms:v1";
+/// The comment [`Keyring::to_text`] starts with.
+const TEXT_HEADER: &str = "# nacoscrypt keyring: one key version a line; the last line of a key id is its primary.\n\
+                           # key <key-id> <version-id> <base64 of 32 bytes>. Keep this file mode 0600.\n";
+
+/// The length of a keyring line of a version of `key_id`, newline included.
+fn version_line_len(key_id: &str) -> usize {
+    "key ".len() + key_id.len() + 1 + VERSION_ID_LEN + 1 + b64::std_encoded_len(KEY_LEN) + 1
+}
 /// Base64 characters of a version id (36 bytes: exactly 48 characters).
 const VERSION_ID_CHARS: usize = VERSION_ID_LEN / 3 * 4;
 
@@ -124,26 +132,11 @@ impl Keyring {
 
     /// The keyring as text, in the format [`Keyring::parse`] reads (wiped on drop).
     pub fn to_text(&self) -> Zeroizing<String> {
-        const HEADER: &str = "# nacoscrypt keyring: one key version a line; the last line of a key id is its primary.\n\
-                              # key <key-id> <version-id> <base64 of 32 bytes>. Keep this file mode 0600.\n";
         // Exact capacity: the text holds key material, so it must never be reallocated (a
         // reallocation would free a copy that is not wiped).
-        let len = HEADER.len()
-            + self
-                .versions
-                .iter()
-                .map(|v| {
-                    "key ".len()
-                        + v.key_id.len()
-                        + 1
-                        + v.version_id.len()
-                        + 1
-                        + b64::std_encoded_len(KEY_LEN)
-                        + 1
-                })
-                .sum::<usize>();
+        let len = self.text_len();
         let mut out = Zeroizing::new(String::with_capacity(len));
-        out.push_str(HEADER);
+        out.push_str(TEXT_HEADER);
         for v in &self.versions {
             out.push_str("key ");
             out.push_str(&v.key_id);
@@ -328,7 +321,24 @@ impl Keyring {
         self.push_random_version(key_id, rng)
     }
 
+    /// The length of [`to_text`](Self::to_text)'s text.
+    fn text_len(&self) -> usize {
+        TEXT_HEADER.len()
+            + self
+                .versions
+                .iter()
+                .map(|v| version_line_len(&v.key_id))
+                .sum::<usize>()
+    }
+
     fn push_random_version(&mut self, key_id: &str, rng: &mut RandomSource<'_>) -> Result<&str> {
+        // Never make a keyring whose text (what a keyring file holds) `parse` would refuse.
+        if self.text_len() + version_line_len(key_id) > MAX_KEYRING_LEN {
+            return Err(Error::KeyringSyntax {
+                line: 0,
+                reason: "keyring text is larger than 1 MiB",
+            });
+        }
         let mut version = KeyVersion {
             key_id: key_id.into(),
             version_id: String::new(),
