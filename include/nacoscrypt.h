@@ -1055,6 +1055,9 @@ nacoscrypt_result nacoscrypt_secret_key_to_base64(const struct nacoscrypt_secret
 /**
  * Signs a token for `subject` expiring at `exp` (Unix seconds) with this key alone: the
  * exact bytes the Nacos server produces. Most callers use `nacoscrypt_token_manager_issue()`.
+ * A subject whose token verification would refuse (longer than 8,300 bytes in all) is
+ * refused with the error verification gives (`NACOSCRYPT_RESULT_MALFORMED_TOKEN` or
+ * `_INVALID_CLAIMS`).
  *
  * - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
  *   (may be NULL) its length. Written only on success.

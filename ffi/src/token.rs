@@ -179,6 +179,9 @@ pub unsafe extern "C" fn nacoscrypt_secret_key_to_base64(
 
 /// Signs a token for `subject` expiring at `exp` (Unix seconds) with this key alone: the
 /// exact bytes the Nacos server produces. Most callers use `nacoscrypt_token_manager_issue()`.
+/// A subject whose token verification would refuse (longer than 8,300 bytes in all) is
+/// refused with the error verification gives (`NACOSCRYPT_RESULT_MALFORMED_TOKEN` or
+/// `_INVALID_CLAIMS`).
 ///
 /// - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
 ///   (may be NULL) its length. Written only on success.
@@ -199,7 +202,7 @@ pub unsafe extern "C" fn nacoscrypt_secret_key_sign(
         let key = unsafe { arg_ref(key, "key") }?;
         let subject = unsafe { arg_str(subject, "subject") }?;
         let target = StringOut::new(token_out, token_len_out, "token_out")?;
-        let token = Zeroizing::new(key.inner.sign(subject, exp));
+        let token = Zeroizing::new(key.inner.try_sign(subject, exp)?);
         unsafe { target.write(token.as_bytes()) }
     })
 }

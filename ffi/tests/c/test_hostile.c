@@ -120,6 +120,10 @@ static void test_tokens(void) {
   CHECK_RC(nacoscrypt_token_manager_issue(manager, long_subject, 0, &token),
            NACOSCRYPT_RESULT_MALFORMED_TOKEN);
   CHECK(strstr(last_message(), "longer than 8300 bytes") != NULL);
+  char *signed_text = NULL;
+  CHECK_RC(nacoscrypt_secret_key_sign(key, long_subject, 4102444800, &signed_text, NULL),
+           NACOSCRYPT_RESULT_MALFORMED_TOKEN);
+  CHECK(signed_text == NULL);
   long_subject[6000] = '\0';
   CHECK_OK(nacoscrypt_token_manager_issue(manager, long_subject, 0, &token));
   size_t len = 0;
