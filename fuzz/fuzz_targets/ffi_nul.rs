@@ -50,7 +50,9 @@ fn login_response(data: &[u8]) {
     for text in [json.as_bytes(), data] {
         let mut response = null_mut();
         // SAFETY: valid buffers and outputs.
-        let rc = unsafe { nacoscrypt_login_response_parse(text.as_ptr().cast(), text.len(), &mut response) };
+        let rc = unsafe {
+            nacoscrypt_login_response_parse(text.as_ptr().cast(), text.len(), &mut response)
+        };
         if rc != nacoscrypt_result::Ok {
             continue;
         }
@@ -69,17 +71,35 @@ fn login_response(data: &[u8]) {
 fn token_subject(data: &[u8]) {
     let subject = String::from_utf8_lossy(data);
     // Signed without the issuer's checks: what a server (or a forger with the key) could send.
-    let token = SecretKey::from_bytes(&KEY).unwrap().sign(&subject, 4_102_444_800);
+    let token = SecretKey::from_bytes(&KEY)
+        .unwrap()
+        .sign(&subject, 4_102_444_800);
     let mut key = null_mut();
     let mut manager = null_mut();
     // SAFETY: valid buffers and outputs throughout; every handle freed once.
     unsafe {
-        assert_eq!(nacoscrypt_secret_key_from_bytes(KEY.as_ptr(), KEY.len(), false, &mut key), nacoscrypt_result::Ok);
-        assert_eq!(nacoscrypt_token_manager_new(key, null(), 0, 18_000, 0, &mut manager), nacoscrypt_result::Ok);
+        assert_eq!(
+            nacoscrypt_secret_key_from_bytes(KEY.as_ptr(), KEY.len(), false, &mut key),
+            nacoscrypt_result::Ok
+        );
+        assert_eq!(
+            nacoscrypt_token_manager_new(key, null(), 0, 18_000, 0, &mut manager),
+            nacoscrypt_result::Ok
+        );
         let (mut sub, mut sub_len, mut exp) = (null_mut(), 0usize, 0i64);
-        let rc = nacoscrypt_token_manager_verify(manager, token.as_ptr().cast(), token.len(), 0, &mut sub, &mut sub_len, &mut exp);
+        let rc = nacoscrypt_token_manager_verify(
+            manager,
+            token.as_ptr().cast(),
+            token.len(),
+            0,
+            &mut sub,
+            &mut sub_len,
+            &mut exp,
+        );
         // The checked writer refuses exactly what the C reader refuses.
-        let writable = SecretKey::from_bytes(&KEY).unwrap().try_sign(&subject, 4_102_444_800);
+        let writable = SecretKey::from_bytes(&KEY)
+            .unwrap()
+            .try_sign(&subject, 4_102_444_800);
         assert_eq!(writable.is_ok(), rc == nacoscrypt_result::Ok, "{rc:?}");
         if rc == nacoscrypt_result::Ok {
             check_c_string(sub, sub_len);
@@ -99,7 +119,8 @@ fn give_blob(plaintext: &[u8], out: *mut nacoscrypt_kms_output) -> c_int {
     let blob = NEXT_BLOB.with(|b| b.borrow().clone());
     STORE.with(|s| s.borrow_mut().insert(blob.clone(), plaintext.to_vec()));
     // SAFETY: the running callback's output; `blob` readable.
-    let rc = unsafe { nacoscrypt_kms_output_set_ciphertext_blob(out, blob.as_ptr().cast(), blob.len()) };
+    let rc =
+        unsafe { nacoscrypt_kms_output_set_ciphertext_blob(out, blob.as_ptr().cast(), blob.len()) };
     // A blob the library refuses to take is an error the callback reports.
     if rc == nacoscrypt_result::Ok { 0 } else { 1 }
 }
@@ -132,7 +153,10 @@ unsafe extern "C" fn encrypt(
     out: *mut nacoscrypt_kms_output,
 ) -> c_int {
     // SAFETY: readable by contract.
-    give_blob(unsafe { std::slice::from_raw_parts(plaintext, plaintext_len) }, out)
+    give_blob(
+        unsafe { std::slice::from_raw_parts(plaintext, plaintext_len) },
+        out,
+    )
 }
 
 unsafe extern "C" fn decrypt(
@@ -148,7 +172,9 @@ unsafe extern "C" fn decrypt(
     let blob = unsafe { std::slice::from_raw_parts(blob.cast::<u8>(), blob_len) };
     match STORE.with(|s| s.borrow().get(blob).cloned()) {
         // SAFETY: the running callback's output.
-        Some(p) => unsafe { nacoscrypt_kms_output_set_plaintext(out, p.as_ptr(), p.len()) as c_int },
+        Some(p) => unsafe {
+            nacoscrypt_kms_output_set_plaintext(out, p.as_ptr(), p.len()) as c_int
+        },
         None => 1,
     }
 }
@@ -168,7 +194,11 @@ fn kms_blob(selector: u8, blob: &[u8]) {
         1 => b"cipher-kms-aes-128-x\0",
         _ => b"cipher-x\0",
     };
-    let format = if selector & 4 == 0 { NACOSCRYPT_FORMAT_NACOS } else { NACOSCRYPT_FORMAT_V1 };
+    let format = if selector & 4 == 0 {
+        NACOSCRYPT_FORMAT_NACOS
+    } else {
+        NACOSCRYPT_FORMAT_V1
+    };
     let id = nacoscrypt_config_id {
         data_id: data_id.as_ptr().cast(),
         group: c"g".as_ptr(),
@@ -178,21 +208,52 @@ fn kms_blob(selector: u8, blob: &[u8]) {
     let mut kms = null_mut();
     // SAFETY: valid buffers and outputs throughout; every handle and string freed once.
     unsafe {
-        assert_eq!(nacoscrypt_kms_from_callbacks(&callbacks, &mut kms), nacoscrypt_result::Ok);
-        let (mut content, mut content_len, mut edk, mut edk_len) = (null_mut(), 0usize, null_mut(), 0usize);
+        assert_eq!(
+            nacoscrypt_kms_from_callbacks(&callbacks, &mut kms),
+            nacoscrypt_result::Ok
+        );
+        let (mut content, mut content_len, mut edk, mut edk_len) =
+            (null_mut(), 0usize, null_mut(), 0usize);
         let rc = nacoscrypt_config_encrypt(
-            kms, &id, plaintext.as_ptr().cast(), plaintext.len(), c"k".as_ptr(), format,
-            &mut content, &mut content_len, &mut edk, &mut edk_len,
+            kms,
+            &id,
+            plaintext.as_ptr().cast(),
+            plaintext.len(),
+            c"k".as_ptr(),
+            format,
+            &mut content,
+            &mut content_len,
+            &mut edk,
+            &mut edk_len,
         );
         if rc == nacoscrypt_result::Ok {
             // Both strings whole, and the pair decrypts through the NUL-terminated entry.
             let c = CStr::from_ptr(content).to_bytes().len();
             let e = CStr::from_ptr(edk).to_bytes().len();
-            assert_eq!((c, e), (content_len, edk_len), "a NUL inside a stored config");
+            assert_eq!(
+                (c, e),
+                (content_len, edk_len),
+                "a NUL inside a stored config"
+            );
             let (mut out, mut out_len) = (null_mut(), 0usize);
-            let rc = nacoscrypt_config_decrypt(kms, &id, content, content_len, edk, &mut out, &mut out_len);
-            assert_eq!(rc, nacoscrypt_result::Ok, "written through C, but not readable through C");
-            assert_eq!(std::slice::from_raw_parts(out.cast::<u8>(), out_len), plaintext);
+            let rc = nacoscrypt_config_decrypt(
+                kms,
+                &id,
+                content,
+                content_len,
+                edk,
+                &mut out,
+                &mut out_len,
+            );
+            assert_eq!(
+                rc,
+                nacoscrypt_result::Ok,
+                "written through C, but not readable through C"
+            );
+            assert_eq!(
+                std::slice::from_raw_parts(out.cast::<u8>(), out_len),
+                plaintext
+            );
             nacoscrypt_string_free(out);
             nacoscrypt_string_free(content);
             nacoscrypt_string_free(edk);
