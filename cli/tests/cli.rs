@@ -1347,4 +1347,13 @@ fn token_bounds_name_the_real_cause() {
     .stderr_has("malformed")
     .stderr_has("\"token invalid!\"");
     assert!(!r.stderr.contains("Nacos config"), "{}", r.stderr);
+    // A validly signed token whose subject holds NUL: refused, as issue refuses to make it.
+    let key = SecretKey::from_base64(SECRET).unwrap();
+    run(
+        with_env(sb.cmd(&["token", "verify"]), &env),
+        Some(key.sign("a\0b", now() + 100).as_bytes()),
+    )
+    .fails(1)
+    .stderr_has("invalid_claims")
+    .stderr_has("NUL");
 }
