@@ -45,4 +45,16 @@ for case in tokens["sign"] + tokens["verify"]:
 for doc in [b'{"sub":"nacos","exp":4102444800}', b'{"sub":"\\ud83d\\ude00","exp":1.5e3,"x":[{"y":null}]}',
             b'{"exp":1,"sub":"a","sub":"b"}', b'{"sub":"a","exp":-9223372036854775808}']:
     put("claims_json", doc)
+# properties_expansion: byte 0 even = the text as is, odd = the placeholder generator.
+for text in ["nacos.core.auth.plugin.nacos.token.secret.key=${p0}\np0=${p1}${p1}\np1=AAAA\n",
+             "nacos.core.auth.server.identity.key=${a:${b:c}}x\nb=${NACOS_AUTH_TOKEN}\n"]:
+    put("properties_expansion", b"\x00" + text.encode())
+put("properties_expansion", b"\x01" + bytes([9, 0, 9, 0, 9, 0, 9, 0]))
+put("properties_expansion", b"\x01" + bytes([31, 1, 31, 2, 31, 3]))
+# ffi_nul: byte 0 % 3 = 0 login response, 1 token subject, 2 KMS blob (selector / 3 picks
+# the data ID and format).
+put("ffi_nul", b"\x00" + b"a.b.c\x00nacos")
+put("ffi_nul", b"\x01" + b"na\x00cos")
+put("ffi_nul", b"\x02" + b"blob\x00tail")
+put("ffi_nul", b"\x0e" + b"QUJDRA==")
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")

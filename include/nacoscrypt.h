@@ -972,7 +972,10 @@ nacoscrypt_result nacoscrypt_kms_output_set_plaintext(struct nacoscrypt_kms_outp
 
 /**
  * Sets the ciphertext blob result of a callback (generate_data_key, encrypt): `len` bytes of
- * UTF-8 text at `blob` (NUL-terminated or not). The library copies it.
+ * UTF-8 text at `blob` (NUL-terminated or not). The library copies it. A blob with a NUL byte
+ * among its `len` bytes is refused (`NACOSCRYPT_INVALID_ARGUMENT`, and the blob stays unset):
+ * it would be stored as a config's `encryptedDataKey` or content, which the NUL-terminated
+ * decrypt entry points could never read back.
  *
  * # Safety
  * `out` must be the output passed to the running callback; `blob` must point to `len`
@@ -1234,6 +1237,9 @@ nacoscrypt_result nacoscrypt_secret_key_to_base64(const struct nacoscrypt_secret
 /**
  * Signs a token for `subject` expiring at `exp` (Unix seconds) with this key alone: the
  * exact bytes the Nacos server produces. Most callers use `nacoscrypt_token_manager_issue()`.
+ * A subject whose token verification would refuse (longer than 8,300 bytes in all) is
+ * refused with the error verification gives (`NACOSCRYPT_RESULT_MALFORMED_TOKEN` or
+ * `_INVALID_CLAIMS`).
  *
  * - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
  *   (may be NULL) its length. Written only on success.
@@ -1356,7 +1362,10 @@ uint64_t nacoscrypt_token_manager_validity(const struct nacoscrypt_token_manager
 uint64_t nacoscrypt_token_manager_leeway(const struct nacoscrypt_token_manager *manager);
 
 /**
- * Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`.
+ * Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`. A subject
+ * whose token would be longer than `nacoscrypt_token_manager_verify()` accepts (8,300 bytes)
+ * is refused with the error verify would give that token (`NACOSCRYPT_RESULT_MALFORMED_TOKEN`
+ * or `_INVALID_CLAIMS`).
  *
  * - `token_out`: receives a new access token owned by the caller (free with
  *   `nacoscrypt_access_token_free()`); written only on success.
@@ -1387,6 +1396,9 @@ nacoscrypt_result nacoscrypt_token_manager_issue_now(const struct nacoscrypt_tok
  * Returns `NACOSCRYPT_RESULT_OK` for a valid token, else `NACOSCRYPT_RESULT_MALFORMED_TOKEN`,
  * `_UNSUPPORTED_ALGORITHM`, `_INVALID_SIGNATURE`, `_INVALID_CLAIMS` or `_TOKEN_EXPIRED`;
  * `nacoscrypt_last_error_nacos_message()` then gives the Nacos server's answer.
+ *
+ * The subject never holds a NUL byte (`strlen` equals its length): a validly signed token
+ * whose `sub` has one (`\u0000`) is refused with `NACOSCRYPT_RESULT_INVALID_CLAIMS`.
  *
  * - `token`, `token_len`: the token text (not necessarily NUL-terminated).
  * - `subject_out` (may be NULL): receives the subject (free with `nacoscrypt_string_free()`);
@@ -1629,7 +1641,8 @@ nacoscrypt_result nacoscrypt_login_json_write(const char *access_token,
 /**
  * Reads a login response: a JSON object with a string `accessToken` and a number `tokenTtl`;
  * `globalAdmin` (boolean) and `username` (string) are optional; other members are ignored.
- * Anything else: `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+ * Anything else, and an `accessToken` or `username` holding a NUL byte (`\u0000`, which the
+ * NUL-terminated accessors could not return whole): `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
  *
  * - `json`, `json_len`: the response body (not necessarily NUL-terminated).
  * - `response_out`: receives a new response owned by the caller (free with

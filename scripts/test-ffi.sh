@@ -84,6 +84,10 @@ gcc "${CFLAGS[@]}" -O2 -DSUITE_NAME='"ffi-c-static-O2"' \
     ffi/tests/c/test_main.c -o "$WORK/test_static_o2" "${STATIC[@]}"
 "$WORK/test_static_o2"
 
+step "C hostile-input suite (issue 12), shared library, ASan+UBSan"
+gcc "${CFLAGS[@]}" "${SAN[@]}" ffi/tests/c/test_hostile.c -o "$WORK/test_hostile" "${SHARED[@]}"
+"$WORK/test_hostile"
+
 step "C++17 test, ASan+UBSan"
 g++ -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude "${SAN[@]}" \
     ffi/tests/c/test_cpp.cpp -o "$WORK/test_cpp" "${SHARED[@]}"

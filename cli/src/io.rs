@@ -15,8 +15,24 @@ pub(crate) fn is_stdin(path: Option<&Path>) -> bool {
 }
 
 /// Reads the whole input: the file at `path`, or standard input if `path` is absent or `-`.
-/// `what` names the input in messages (`the config`, `the token`).
+/// `what` names the input in messages (`the config`, `the token`). Over [`MAX_INPUT`] it is a
+/// usage error about a config; inputs of other kinds use [`read_input_or`].
 pub(crate) fn read_input(path: Option<&Path>, what: &str) -> Result<Vec<u8>, Failure> {
+    read_input_or(path, what, || {
+        Failure::usage(format!(
+            "{what} is larger than {} MiB: give a Nacos config (at most 50 KiB)",
+            MAX_INPUT >> 20
+        ))
+    })
+}
+
+/// [`read_input`], with `too_large` making the failure for an input over [`MAX_INPUT`] (read
+/// no further than one byte past it), so that it names the real cause for that kind of input.
+pub(crate) fn read_input_or(
+    path: Option<&Path>,
+    what: &str,
+    too_large: impl FnOnce() -> Failure,
+) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::with_capacity(64 * 1024);
     match path {
         Some(p) if !is_stdin(Some(p)) => {
@@ -43,10 +59,7 @@ pub(crate) fn read_input(path: Option<&Path>, what: &str) -> Result<Vec<u8>, Fai
         }
     }
     if buf.len() as u64 > MAX_INPUT {
-        return Err(Failure::usage(format!(
-            "{what} is larger than {} MiB: give a Nacos config (at most 50 KiB)",
-            MAX_INPUT >> 20
-        )));
+        return Err(too_large());
     }
     Ok(buf)
 }

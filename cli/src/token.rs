@@ -1,7 +1,8 @@
 //! `token issue`, `token verify` and `secret new`.
 
 use crate::failure::Failure;
-use crate::io::{note, println, read_input};
+use crate::io::{note, println, read_input_or};
+use nacoscrypt_core::error::Malformed;
 use nacoscrypt_core::token::{AuthSettings, LoginResponse, SecretKey, TokenManager};
 use nacoscrypt_core::{Error, ErrorKind, SecretBytes, SecretString};
 use serde_json::Value;
@@ -97,7 +98,13 @@ fn env_text(name: &str) -> Result<Option<SecretString>, Failure> {
 
 fn read_secret_file(path: &Path) -> Result<SecretString, Failure> {
     warn_if_readable_by_others(path);
-    let raw = SecretBytes::from(read_input(Some(path), "the secret file")?);
+    // A secret over the input bound is refused as the core refuses any over-long secret text.
+    let raw = SecretBytes::from(read_input_or(Some(path), "the secret file", || {
+        Failure::plain(&Error::IllegalBase64Character {
+            position: nacoscrypt_core::limits::MAX_SECRET_TEXT_LEN,
+        })
+        .prefixed(&format!("the secret in {}", path.display()))
+    })?);
     let text = raw.into_secret_string().map_err(|_| {
         Failure::usage(format!(
             "{} is not text: it must hold the base64 secret",
@@ -162,7 +169,10 @@ pub(crate) fn verify(
     let text = match token {
         Some(t) if t != "-" => t.to_string(),
         _ => {
-            let raw = read_input(None, "the token")?;
+            // A token over the input bound is what any over-long token is: malformed.
+            let raw = read_input_or(None, "the token", || {
+                token_failure(&Error::MalformedToken(Malformed::TooLong))
+            })?;
             String::from_utf8(raw)
                 .map_err(|_| Failure::usage("the token on standard input is not text"))?
         }

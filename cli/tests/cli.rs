@@ -1329,3 +1329,121 @@ fn a_fifo_keyring_is_refused_at_once() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("named pipe"), "{stderr}");
 }
+
+/// Issue 12: hostile `--properties` files fail fast with the real cause.
+#[test]
+fn hostile_properties_files_fail_fast() {
+    use std::time::{Duration, Instant};
+    let sb = Sandbox::new("token-hostile-props");
+    let fast = |args: &[&str]| {
+        let start = Instant::now();
+        let r = sb.run(args);
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+        r
+    };
+    // 2 KB of placeholders that expanded to 9.5 GB.
+    let mut text = format!("{SETTING}=${{p0}}\n");
+    for i in 0..4 {
+        text.push_str(&format!(
+            "p{i}={}\n",
+            format!("${{p{}}}", i + 1).repeat(100)
+        ));
+    }
+    text.push_str(&format!("p4={}\n", "A".repeat(44)));
+    let exponential = sb.write("exponential.properties", text.as_bytes());
+    fast(&[
+        "token",
+        "--properties",
+        exponential.to_str().unwrap(),
+        "issue",
+        "--sub",
+        "a",
+    ])
+    .fails(2)
+    .stderr_has("placeholders");
+    // A device and a FIFO: refused, never read or waited on.
+    fast(&["token", "--properties", "/dev/zero", "issue", "--sub", "a"])
+        .fails(3)
+        .stderr_has("character device");
+    let fifo = sb.dir.join("fifo.properties");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    fast(&[
+        "token",
+        "--properties",
+        fifo.to_str().unwrap(),
+        "issue",
+        "--sub",
+        "a",
+    ])
+    .fails(3)
+    .stderr_has("FIFO");
+    // One byte over the 4 MiB bound.
+    let mut big = format!("{SETTING}={SECRET}\n");
+    big.push_str(&"#".repeat((4 << 20) - big.len() + 1));
+    let over = sb.write("over.properties", big.as_bytes());
+    fast(&[
+        "token",
+        "--properties",
+        over.to_str().unwrap(),
+        "issue",
+        "--sub",
+        "a",
+    ])
+    .fails(2)
+    .stderr_has("too large");
+    big.pop();
+    let at = sb.write("at.properties", big.as_bytes());
+    fast(&[
+        "token",
+        "--properties",
+        at.to_str().unwrap(),
+        "issue",
+        "--sub",
+        "a",
+    ])
+    .ok();
+}
+
+/// Issue 12: what `token issue` writes, `token verify` reads, and errors name their cause.
+#[test]
+fn token_bounds_name_the_real_cause() {
+    let sb = Sandbox::new("token-bounds");
+    let env = [("NACOSCRYPT_SECRET", SECRET)];
+    // A subject whose token would be too long to verify is refused when issuing.
+    let long = "u".repeat(6_200);
+    run(
+        with_env(sb.cmd(&["token", "issue", "--sub", &long]), &env),
+        None,
+    )
+    .fails(1)
+    .stderr_has("longer than 8300 bytes");
+    // A token over the 4 MiB input bound is a malformed token, not "a Nacos config".
+    let huge = "a".repeat(5 << 20);
+    let r = run(
+        with_env(sb.cmd(&["token", "verify"]), &env),
+        Some(huge.as_bytes()),
+    )
+    .fails(1)
+    .stderr_has("malformed")
+    .stderr_has("\"token invalid!\"");
+    assert!(!r.stderr.contains("Nacos config"), "{}", r.stderr);
+    // A validly signed token whose subject holds NUL: refused, as issue refuses to make it.
+    let key = SecretKey::from_base64(SECRET).unwrap();
+    run(
+        with_env(sb.cmd(&["token", "verify"]), &env),
+        Some(key.sign("a\0b", now() + 100).as_bytes()),
+    )
+    .fails(1)
+    .stderr_has("invalid_claims")
+    .stderr_has("NUL");
+}

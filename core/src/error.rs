@@ -80,7 +80,7 @@ pub enum ErrorKind {
     InvalidSettings,
 
     // ----- tokens (SPEC 3.3) -----
-    /// The token is blank or not three non-empty parts.
+    /// The token is blank, not three non-empty parts, or longer than the bound.
     MalformedToken,
     /// The token header is not the constant of the key's algorithm.
     UnsupportedAlgorithm,
@@ -193,6 +193,9 @@ pub enum Malformed {
     Blank,
     /// Not exactly three non-empty parts (server: `token invalid!`).
     Shape,
+    /// Longer than [`MAX_TOKEN_LEN`](crate::token::MAX_TOKEN_LEN) bytes, refused before it is
+    /// read (server: `token invalid!`).
+    TooLong,
 }
 
 /// The crate's error: what went wrong, with just enough detail to act on, and nothing secret.
@@ -224,6 +227,13 @@ pub enum Error {
         /// Stored size in characters.
         size: usize,
         /// The longest stored content the limits allow.
+        limit: usize,
+    },
+    /// A KMS ciphertext blob of `size` characters is longer than the KMS reads.
+    BlobTooLarge {
+        /// Its length in characters.
+        size: usize,
+        /// The longest blob read.
         limit: usize,
     },
     /// Invalid base64 in the named field.
@@ -353,9 +363,9 @@ impl Error {
         match self {
             Self::NotEncryptedDataId => ErrorKind::NotEncryptedDataId,
             Self::EmptyContent => ErrorKind::EmptyContent,
-            Self::ContentTooLarge { .. } | Self::StoredContentTooLarge { .. } => {
-                ErrorKind::ContentTooLarge
-            }
+            Self::ContentTooLarge { .. }
+            | Self::StoredContentTooLarge { .. }
+            | Self::BlobTooLarge { .. } => ErrorKind::ContentTooLarge,
             Self::InvalidBase64 { .. } | Self::BlobTooShort { .. } => ErrorKind::InvalidBase64,
             Self::BadPadding => ErrorKind::BadPadding,
             Self::NotWholeBlocks { .. } => ErrorKind::NotWholeBlocks,
@@ -398,7 +408,7 @@ impl Error {
     pub const fn nacos_message(&self) -> Option<&'static str> {
         match self {
             Self::MalformedToken(Malformed::Blank) => Some("user not found!"),
-            Self::MalformedToken(Malformed::Shape) => Some("token invalid!"),
+            Self::MalformedToken(Malformed::Shape | Malformed::TooLong) => Some("token invalid!"),
             Self::UnsupportedAlgorithm => Some("unsupported signature algorithm"),
             Self::InvalidSignature => Some("Invalid signature"),
             Self::InvalidClaims { .. } => Some("token invalid!"),
@@ -499,6 +509,10 @@ impl fmt::Display for Error {
                 f,
                 "stored content too large: {size} characters, the limit is {limit}"
             ),
+            Self::BlobTooLarge { size, limit } => write!(
+                f,
+                "ciphertext blob too large: {size} characters, the limit is {limit}"
+            ),
             Self::InvalidBase64 { field } => write!(f, "invalid base64 in {field}"),
             Self::BadPadding => f.write_str("bad PKCS#7 padding after decryption (wrong key?)"),
             Self::NotWholeBlocks { len } => write!(
@@ -556,6 +570,11 @@ impl fmt::Display for Error {
             Self::MalformedToken(Malformed::Shape) => {
                 f.write_str("malformed token: not three non-empty parts")
             }
+            Self::MalformedToken(Malformed::TooLong) => write!(
+                f,
+                "malformed token: longer than {} bytes",
+                crate::token::MAX_TOKEN_LEN
+            ),
             Self::UnsupportedAlgorithm => {
                 f.write_str("unsupported algorithm: the token header does not match the key")
             }

@@ -156,7 +156,10 @@ pub(crate) fn open_base64(
     text: &[u8],
     field: &'static str,
 ) -> Result<SecretBytes> {
-    if text.len() < NONCE_CHARS {
+    // Invalid base64 is that whatever its length; valid base64 too short to hold a nonce and a
+    // tag cannot be authenticated (the one opaque kind), whatever its length.
+    if text.len() < NONCE_CHARS + 4 {
+        b64::decode_std_bytes(text, field)?;
         return Err(Error::AuthenticationFailed);
     }
     let (nonce, sealed) = text.split_at(NONCE_CHARS);

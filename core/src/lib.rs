@@ -47,6 +47,7 @@ pub mod error;
 pub mod fs;
 mod gcm;
 pub mod kms;
+pub mod limits;
 mod rng;
 pub mod secret;
 pub mod token;

@@ -140,7 +140,10 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_plaintext(
 }
 
 /// Sets the ciphertext blob result of a callback (generate_data_key, encrypt): `len` bytes of
-/// UTF-8 text at `blob` (NUL-terminated or not). The library copies it.
+/// UTF-8 text at `blob` (NUL-terminated or not). The library copies it. A blob with a NUL byte
+/// among its `len` bytes is refused (`NACOSCRYPT_INVALID_ARGUMENT`, and the blob stays unset):
+/// it would be stored as a config's `encryptedDataKey` or content, which the NUL-terminated
+/// decrypt entry points could never read back.
 ///
 /// # Safety
 /// `out` must be the output passed to the running callback; `blob` must point to `len`
@@ -156,6 +159,9 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_ciphertext_blob(
         let output = unsafe { out.as_mut() }.ok_or(FfiError::null("out"))?;
         // SAFETY: forwarded contract.
         let blob = unsafe { arg_text(blob, len, "blob") }?;
+        if blob.contains('\0') {
+            return Err(FfiError::invalid("blob", "contains a NUL byte"));
+        }
         output.blob = Some(blob.to_owned());
         Ok(())
     })

@@ -179,6 +179,9 @@ pub unsafe extern "C" fn nacoscrypt_secret_key_to_base64(
 
 /// Signs a token for `subject` expiring at `exp` (Unix seconds) with this key alone: the
 /// exact bytes the Nacos server produces. Most callers use `nacoscrypt_token_manager_issue()`.
+/// A subject whose token verification would refuse (longer than 8,300 bytes in all) is
+/// refused with the error verification gives (`NACOSCRYPT_RESULT_MALFORMED_TOKEN` or
+/// `_INVALID_CLAIMS`).
 ///
 /// - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
 ///   (may be NULL) its length. Written only on success.
@@ -199,7 +202,7 @@ pub unsafe extern "C" fn nacoscrypt_secret_key_sign(
         let key = unsafe { arg_ref(key, "key") }?;
         let subject = unsafe { arg_str(subject, "subject") }?;
         let target = StringOut::new(token_out, token_len_out, "token_out")?;
-        let token = Zeroizing::new(key.inner.sign(subject, exp));
+        let token = Zeroizing::new(key.inner.try_sign(subject, exp)?);
         unsafe { target.write(token.as_bytes()) }
     })
 }
@@ -456,7 +459,10 @@ pub unsafe extern "C" fn nacoscrypt_token_manager_leeway(
     })
 }
 
-/// Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`.
+/// Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`. A subject
+/// whose token would be longer than `nacoscrypt_token_manager_verify()` accepts (8,300 bytes)
+/// is refused with the error verify would give that token (`NACOSCRYPT_RESULT_MALFORMED_TOKEN`
+/// or `_INVALID_CLAIMS`).
 ///
 /// - `token_out`: receives a new access token owned by the caller (free with
 ///   `nacoscrypt_access_token_free()`); written only on success.
@@ -534,6 +540,9 @@ impl ClaimsOut {
 /// Returns `NACOSCRYPT_RESULT_OK` for a valid token, else `NACOSCRYPT_RESULT_MALFORMED_TOKEN`,
 /// `_UNSUPPORTED_ALGORITHM`, `_INVALID_SIGNATURE`, `_INVALID_CLAIMS` or `_TOKEN_EXPIRED`;
 /// `nacoscrypt_last_error_nacos_message()` then gives the Nacos server's answer.
+///
+/// The subject never holds a NUL byte (`strlen` equals its length): a validly signed token
+/// whose `sub` has one (`\u0000`) is refused with `NACOSCRYPT_RESULT_INVALID_CLAIMS`.
 ///
 /// - `token`, `token_len`: the token text (not necessarily NUL-terminated).
 /// - `subject_out` (may be NULL): receives the subject (free with `nacoscrypt_string_free()`);
@@ -1051,7 +1060,8 @@ impl Drop for nacoscrypt_login_response {
 
 /// Reads a login response: a JSON object with a string `accessToken` and a number `tokenTtl`;
 /// `globalAdmin` (boolean) and `username` (string) are optional; other members are ignored.
-/// Anything else: `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+/// Anything else, and an `accessToken` or `username` holding a NUL byte (`\u0000`, which the
+/// NUL-terminated accessors could not return whole): `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
 ///
 /// - `json`, `json_len`: the response body (not necessarily NUL-terminated).
 /// - `response_out`: receives a new response owned by the caller (free with

@@ -65,7 +65,10 @@ class NacosCryptError(Exception):
     kind: str
     """The core's stable error name (``"expired"``, ``"authentication_failed"``, ...)."""
 
-class InvalidArgument(NacosCryptError): ...
+class InvalidArgument(NacosCryptError):
+    """An argument is out of its domain: also an ``int`` outside the signed 64-bit range and a
+    ``str`` holding a lone surrogate, for every argument. An argument of the wrong type (a
+    mapping that is not one, context items that are not pairs of ``str``) raises ``TypeError``."""
 class InvalidKey(NacosCryptError): ...
 
 class InvalidToken(NacosCryptError):

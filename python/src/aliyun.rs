@@ -1,8 +1,10 @@
 //! `AliyunKms`: Alibaba Cloud KMS (the `nacoscrypt-kms-aliyun` crate) as a Python object that
 //! every config function accepts, like `LocalKms`.
 
+use crate::args::Str;
 use crate::errors::{CoreResultExt, to_py_err};
-use nacoscrypt_core::kms::{Context, KeySpec, Kms};
+use crate::kms::{context_of, core_context};
+use nacoscrypt_core::kms::{KeySpec, Kms};
 use nacoscrypt_core::{Error, SecretString};
 use nacoscrypt_kms_aliyun::config::AliyunConfig;
 use nacoscrypt_kms_aliyun::{
@@ -10,7 +12,6 @@ use nacoscrypt_kms_aliyun::{
     RetryPolicy, Signature,
 };
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict};
 use std::time::Duration;
 
@@ -22,24 +23,6 @@ pub(crate) struct AliyunKms {
 
 fn invalid(py: Python<'_>, reason: &'static str) -> PyErr {
     to_py_err(py, &Error::InvalidArgument { reason })
-}
-
-fn context_pairs(context: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
-    let Some(context) = context else {
-        return Ok(Vec::new());
-    };
-    let mut pairs = Vec::new();
-    for item in context.call_method0("items")?.try_iter()? {
-        pairs.push(item?.extract::<(String, String)>()?);
-    }
-    Ok(pairs)
-}
-
-fn core_context(pairs: &[(String, String)]) -> Context<'_> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
 }
 
 #[pymethods]
@@ -54,34 +37,54 @@ impl AliyunKms {
         access_key_secret = None, security_token = None, role_arn = None,
         role_session_name = None, sts_endpoint = None, ram_role_name = None,
         metadata_endpoint = None, ca_pem = None, ca_file = None, credentials_ca_pem = None,
-        key_id = None, signature = "v3", cache = "off", connect_timeout = 5.0,
+        key_id = None, signature = Str::default(), cache = Str::default(), connect_timeout = 5.0,
         request_timeout = 10.0, max_attempts = 4, max_total = 20.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        endpoint: Option<String>,
-        region: Option<String>,
+        endpoint: Option<Str>,
+        region: Option<Str>,
         vpc: bool,
-        access_key_id: Option<String>,
-        access_key_secret: Option<String>,
-        security_token: Option<String>,
-        role_arn: Option<String>,
-        role_session_name: Option<String>,
-        sts_endpoint: Option<String>,
-        ram_role_name: Option<String>,
-        metadata_endpoint: Option<String>,
-        ca_pem: Option<String>,
+        access_key_id: Option<Str>,
+        access_key_secret: Option<Str>,
+        security_token: Option<Str>,
+        role_arn: Option<Str>,
+        role_session_name: Option<Str>,
+        sts_endpoint: Option<Str>,
+        ram_role_name: Option<Str>,
+        metadata_endpoint: Option<Str>,
+        ca_pem: Option<Str>,
         ca_file: Option<std::path::PathBuf>,
-        credentials_ca_pem: Option<String>,
-        key_id: Option<String>,
-        signature: &str,
-        cache: &str,
+        credentials_ca_pem: Option<Str>,
+        key_id: Option<Str>,
+        signature: Str,
+        cache: Str,
         connect_timeout: f64,
         request_timeout: f64,
         max_attempts: u32,
         max_total: f64,
     ) -> PyResult<Self> {
+        let own = |s: Option<Str>| s.map(|s| String::from(&*s));
+        let (endpoint, region, access_key_id, access_key_secret) = (
+            own(endpoint),
+            own(region),
+            own(access_key_id),
+            own(access_key_secret),
+        );
+        let (security_token, role_arn, role_session_name, sts_endpoint) = (
+            own(security_token),
+            own(role_arn),
+            own(role_session_name),
+            own(sts_endpoint),
+        );
+        let (ram_role_name, metadata_endpoint, ca_pem, credentials_ca_pem, key_id) = (
+            own(ram_role_name),
+            own(metadata_endpoint),
+            own(ca_pem),
+            own(credentials_ca_pem),
+            own(key_id),
+        );
         let endpoint = match (endpoint, region) {
             (Some(e), _) => Endpoint::Custom(e),
             (None, Some(r)) if vpc => Endpoint::Vpc(r),
@@ -177,13 +180,13 @@ impl AliyunKms {
         if let Some(pem) = credentials_ca_pem {
             b = b.credentials_ca_pem(pem);
         }
-        b = b.signature(match signature {
-            "v3" => Signature::V3,
+        b = b.signature(match &*signature {
+            "" | "v3" => Signature::V3,
             "v2" => Signature::RpcV2,
             _ => return Err(invalid(py, "signature must be \"v3\" or \"v2\"")),
         });
-        b = b.cache(match cache {
-            "off" => CacheSettings::default(),
+        b = b.cache(match &*cache {
+            "" | "off" => CacheSettings::default(),
             "fallback" => CacheSettings::fallback(),
             "first" => CacheSettings {
                 mode: CacheMode::First,
@@ -203,7 +206,7 @@ impl AliyunKms {
 
     /// From a `.properties` text with the Java / Spring / Go names (see the crate docs).
     #[staticmethod]
-    fn from_properties(py: Python<'_>, text: PyBackedStr) -> PyResult<Self> {
+    fn from_properties(py: Python<'_>, text: Str) -> PyResult<Self> {
         let client = AliyunConfig::from_properties(&text)
             .and_then(AliyunConfig::into_builder)
             .and_then(AliyunKmsBuilder::build)
@@ -214,7 +217,7 @@ impl AliyunKms {
     /// From a mapping of the same names (for example Go's field names).
     #[staticmethod]
     fn from_mapping(py: Python<'_>, mapping: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let pairs = context_pairs(Some(mapping))?;
+        let pairs = context_of(Some(mapping))?;
         let client = AliyunConfig::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .into_builder()
             .and_then(AliyunKmsBuilder::build)
@@ -227,13 +230,13 @@ impl AliyunKms {
     fn generate_data_key<'py>(
         &self,
         py: Python<'py>,
-        key_id: PyBackedStr,
-        spec: PyBackedStr,
+        key_id: Str,
+        spec: Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let spec = KeySpec::parse(&spec)
             .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
-        let pairs = context_pairs(context)?;
+        let pairs = context_of(context)?;
         let g = py
             .detach(|| {
                 self.client
@@ -248,11 +251,11 @@ impl AliyunKms {
     fn encrypt(
         &self,
         py: Python<'_>,
-        key_id: PyBackedStr,
+        key_id: Str,
         plaintext: &[u8],
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
-        let pairs = context_pairs(context)?;
+        let pairs = context_of(context)?;
         py.detach(|| {
             self.client
                 .encrypt(&key_id, plaintext, &core_context(&pairs))
@@ -265,10 +268,10 @@ impl AliyunKms {
     fn decrypt<'py>(
         &self,
         py: Python<'py>,
-        blob: PyBackedStr,
+        blob: Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let pairs = context_pairs(context)?;
+        let pairs = context_of(context)?;
         let plain = py
             .detach(|| self.client.decrypt(&blob, &core_context(&pairs)))
             .or_raise(py)?;
@@ -277,9 +280,9 @@ impl AliyunKms {
 
     /// Checks credentials and the key (an `Encrypt` and `Decrypt` of a test text); returns
     /// `{provider, access_key_id, expires, key_id, key_version_id}`. Never a secret.
-    #[pyo3(signature = (key_id = ""))]
-    fn check<'py>(&self, py: Python<'py>, key_id: &str) -> PyResult<Bound<'py, PyDict>> {
-        let r = py.detach(|| self.client.check(key_id)).or_raise(py)?;
+    #[pyo3(signature = (key_id = Str::default()))]
+    fn check<'py>(&self, py: Python<'py>, key_id: Str) -> PyResult<Bound<'py, PyDict>> {
+        let r = py.detach(|| self.client.check(&key_id)).or_raise(py)?;
         let d = PyDict::new(py);
         d.set_item("provider", r.provider)?;
         d.set_item("access_key_id", r.access_key_id)?;

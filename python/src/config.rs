@@ -1,12 +1,12 @@
 //! `encrypt_config` / `decrypt_config` and `EncryptedConfig` (SPEC 2).
 
+use crate::args::Str;
 use crate::errors::{CoreResultExt, to_py_err};
 use crate::kms::{LocalKms, PyKms};
 use nacoscrypt_core::config::{self, ConfigId, Format};
 use nacoscrypt_core::kms::Kms;
 use nacoscrypt_core::{Error, Result};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyString;
 
 /// Inputs at least this long (in bytes) are encrypted or decrypted with the interpreter
@@ -93,7 +93,7 @@ fn parse_format(py: Python<'_>, format: &str) -> PyResult<Format> {
 /// of `kms`; the data ID's prefix selects the scheme, `format` the stored format.
 #[pyfunction]
 #[pyo3(
-    signature = (kms, *, data_id, group, content, key_id, tenant = String::new(), format = String::from("nacos")),
+    signature = (kms, *, data_id, group, content, key_id, tenant = Str::default(), format = None),
     text_signature = "(kms, *, data_id, group, content, key_id, tenant='', format='nacos')"
 )]
 #[allow(
@@ -103,14 +103,14 @@ fn parse_format(py: Python<'_>, format: &str) -> PyResult<Format> {
 pub(crate) fn encrypt_config(
     py: Python<'_>,
     kms: &Bound<'_, PyAny>,
-    data_id: PyBackedStr,
-    group: PyBackedStr,
-    content: PyBackedStr,
-    key_id: PyBackedStr,
-    tenant: String,
-    format: String,
+    data_id: Str,
+    group: Str,
+    content: Str,
+    key_id: Str,
+    tenant: Str,
+    format: Option<Str>,
 ) -> PyResult<EncryptedConfig> {
-    let format = parse_format(py, &format)?;
+    let format = parse_format(py, format.as_deref().unwrap_or("nacos"))?;
     let id = ConfigId::new(&data_id, &group, &tenant);
     let stored = with_kms(py, kms, content.len() >= DETACH_AT, |kms| {
         config::encrypt(kms, &id, &content, &key_id, format)
@@ -124,17 +124,17 @@ pub(crate) fn encrypt_config(
 /// Decrypts a stored config; the format is detected from the content.
 #[pyfunction]
 #[pyo3(
-    signature = (kms, *, data_id, group, content, encrypted_data_key, tenant = String::new()),
+    signature = (kms, *, data_id, group, content, encrypted_data_key, tenant = Str::default()),
     text_signature = "(kms, *, data_id, group, content, encrypted_data_key, tenant='')"
 )]
 pub(crate) fn decrypt_config<'py>(
     py: Python<'py>,
     kms: &Bound<'py, PyAny>,
-    data_id: PyBackedStr,
-    group: PyBackedStr,
-    content: PyBackedStr,
-    encrypted_data_key: PyBackedStr,
-    tenant: String,
+    data_id: Str,
+    group: Str,
+    content: Str,
+    encrypted_data_key: Str,
+    tenant: Str,
 ) -> PyResult<Bound<'py, PyString>> {
     let id = ConfigId::new(&data_id, &group, &tenant);
     let plaintext = with_kms(py, kms, content.len() >= DETACH_AT, |kms| {

@@ -7,7 +7,6 @@ use nacoscrypt_core::{Error, SecretBytes};
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -239,18 +238,18 @@ fn parse_spec(py: Python<'_>, spec: &str) -> PyResult<KeySpec> {
     })
 }
 
-fn context_of(context: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+pub(crate) fn context_of(context: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     let Some(context) = context else {
         return Ok(Vec::new());
     };
-    let mut pairs = Vec::new();
-    for item in context.call_method0("items")?.try_iter()? {
-        pairs.push(item?.extract::<(String, String)>()?);
-    }
-    Ok(pairs)
+    // Mapping and types checked in the binding's one vocabulary (TypeError, InvalidArgument).
+    Ok(crate::args::str_pairs("context", context)?
+        .into_iter()
+        .map(|(k, v)| (String::from(&*k), String::from(&*v)))
+        .collect())
 }
 
-fn core_context(pairs: &[(String, String)]) -> Context<'_> {
+pub(crate) fn core_context(pairs: &[(String, String)]) -> Context<'_> {
     pairs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -269,7 +268,7 @@ impl LocalKms {
 
     /// Parses keyring text (not backed by a file: `rotate` changes it in memory only).
     #[staticmethod]
-    fn from_string(py: Python<'_>, text: PyBackedStr) -> PyResult<Self> {
+    fn from_string(py: Python<'_>, text: crate::args::Str) -> PyResult<Self> {
         let keyring = Keyring::parse(&text).or_raise(py)?;
         Ok(Self {
             source: Source::Text(RwLock::new(keyring)),
@@ -278,7 +277,7 @@ impl LocalKms {
 
     /// Creates a keyring file (mode 0600) holding one fresh key; fails if the file exists.
     #[staticmethod]
-    fn create(py: Python<'_>, path: PathBuf, key_id: PyBackedStr) -> PyResult<Self> {
+    fn create(py: Python<'_>, path: PathBuf, key_id: crate::args::Str) -> PyResult<Self> {
         let file = py
             .detach(|| {
                 Keyring::create(&path, &key_id)?;
@@ -292,7 +291,7 @@ impl LocalKms {
     /// is missing) and returns the new version id. File-backed: the file is changed under its
     /// lock and replaced atomically, and this object then holds what the file holds.
     #[pyo3(signature = (key_id, *, create = false))]
-    fn rotate(&self, py: Python<'_>, key_id: PyBackedStr, create: bool) -> PyResult<String> {
+    fn rotate(&self, py: Python<'_>, key_id: crate::args::Str, create: bool) -> PyResult<String> {
         py.detach(|| match &self.source {
             Source::File(file) => file.rotate(&key_id, create),
             Source::Text(lock) => {
@@ -323,12 +322,12 @@ impl LocalKms {
     }
 
     /// The version ids of `key_id`, oldest first (the last is the primary).
-    fn versions(&self, key_id: PyBackedStr) -> Vec<String> {
+    fn versions(&self, key_id: crate::args::Str) -> Vec<String> {
         self.with_keyring(|k| k.versions(&key_id).into_iter().map(str::to_owned).collect())
     }
 
     /// The primary (newest) version id of `key_id`, or None.
-    fn primary_version(&self, key_id: PyBackedStr) -> Option<String> {
+    fn primary_version(&self, key_id: crate::args::Str) -> Option<String> {
         self.with_keyring(|k| k.primary_version(&key_id).map(str::to_owned))
     }
 
@@ -346,8 +345,8 @@ impl LocalKms {
     fn generate_data_key<'py>(
         &self,
         py: Python<'py>,
-        key_id: PyBackedStr,
-        spec: PyBackedStr,
+        key_id: crate::args::Str,
+        spec: crate::args::Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
         let spec = parse_spec(py, &spec)?;
@@ -366,7 +365,7 @@ impl LocalKms {
     fn encrypt(
         &self,
         py: Python<'_>,
-        key_id: PyBackedStr,
+        key_id: crate::args::Str,
         plaintext: &[u8],
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
@@ -380,7 +379,7 @@ impl LocalKms {
     fn decrypt<'py>(
         &self,
         py: Python<'py>,
-        blob: PyBackedStr,
+        blob: crate::args::Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let pairs = context_of(context)?;

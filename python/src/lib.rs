@@ -7,6 +7,7 @@
 
 #[cfg(feature = "aliyun")]
 mod aliyun;
+mod args;
 mod config;
 mod errors;
 mod kms;

@@ -1,14 +1,14 @@
 //! Access tokens (SPEC 3): `SecretKey`, `TokenManager`, `AccessToken`, `Claims`, `TokenCache`,
 //! `ServerIdentity`, `AuthSettings` and the client refresh timing.
 
+use crate::args::{Int, Str, str_pairs};
 use crate::config::DETACH_AT;
 use crate::errors::{CoreResultExt, to_py_err};
 use nacoscrypt_core::Error;
 use nacoscrypt_core::token::{self, ServerIdentity, TokenCache, TokenManager};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::PyString;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
@@ -31,11 +31,7 @@ impl PySecretKey {
     /// `allow_publicly_known` (tests and migrations only).
     #[staticmethod]
     #[pyo3(signature = (text, *, allow_publicly_known = false))]
-    fn from_base64(
-        py: Python<'_>,
-        text: PyBackedStr,
-        allow_publicly_known: bool,
-    ) -> PyResult<Self> {
+    fn from_base64(py: Python<'_>, text: Str, allow_publicly_known: bool) -> PyResult<Self> {
         let key = if allow_publicly_known {
             token::SecretKey::from_base64_allowing_publicly_known(&text)
         } else {
@@ -97,7 +93,8 @@ fn secret_key_of(
     if let Ok(key) = object.cast::<PySecretKey>() {
         return Ok(key.get().0.clone());
     }
-    if let Ok(text) = object.extract::<PyBackedStr>() {
+    if object.is_instance_of::<PyString>() {
+        let text = object.extract::<Str>()?;
         return token::SecretKey::from_base64(&text).or_raise(py);
     }
     Err(PyTypeError::new_err(format!(
@@ -114,16 +111,17 @@ pub(crate) struct PyTokenManager(TokenManager);
 impl PyTokenManager {
     #[new]
     #[pyo3(
-        signature = (secret, *, validity = 18_000, leeway = 0, previous = None),
+        signature = (secret, *, validity = Int(18_000), leeway = Int(0), previous = None),
         text_signature = "(secret, *, validity=18000, leeway=0, previous=())"
     )]
     fn new(
         py: Python<'_>,
         secret: &Bound<'_, PyAny>,
-        validity: i64,
-        leeway: i64,
+        validity: Int,
+        leeway: Int,
         previous: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let (validity, leeway) = (validity.0, leeway.0);
         let validity = u64::try_from(validity)
             .map_err(|_| invalid_argument(py, "token validity must be positive"))?;
         let leeway = u64::try_from(leeway)
@@ -147,14 +145,9 @@ impl PyTokenManager {
 
     /// Issues a token for `subject` at `now` (Unix seconds; default: the system clock).
     #[pyo3(signature = (subject, *, now = None))]
-    fn issue(
-        &self,
-        py: Python<'_>,
-        subject: PyBackedStr,
-        now: Option<i64>,
-    ) -> PyResult<PyAccessToken> {
+    fn issue(&self, py: Python<'_>, subject: Str, now: Option<Int>) -> PyResult<PyAccessToken> {
         match now {
-            Some(now) => self.0.issue(&subject, now),
+            Some(Int(now)) => self.0.issue(&subject, now),
             None => self.0.issue_now(&subject),
         }
         .map(PyAccessToken)
@@ -163,9 +156,9 @@ impl PyTokenManager {
 
     /// Verifies `token` at `now` (Unix seconds; default: the system clock).
     #[pyo3(signature = (token, *, now = None))]
-    fn verify(&self, py: Python<'_>, token: PyBackedStr, now: Option<i64>) -> PyResult<PyClaims> {
+    fn verify(&self, py: Python<'_>, token: Str, now: Option<Int>) -> PyResult<PyClaims> {
         let run = || match now {
-            Some(now) => self.0.verify(&token, now),
+            Some(Int(now)) => self.0.verify(&token, now),
             None => self.0.verify_now(&token),
         };
         let claims = if token.len() >= DETACH_AT {
@@ -240,7 +233,7 @@ impl PyAccessToken {
     /// `{"accessToken":…,"tokenTtl":…,"globalAdmin":false,"username":…}`; `username` defaults
     /// to the token's subject.
     #[pyo3(signature = (*, global_admin = false, username = None))]
-    fn to_login_json(&self, global_admin: bool, username: Option<PyBackedStr>) -> String {
+    fn to_login_json(&self, global_admin: bool, username: Option<Str>) -> String {
         let username = username.as_deref().unwrap_or(&self.0.subject);
         self.0.to_login_json(username, global_admin)
     }
@@ -264,8 +257,11 @@ pub(crate) struct PyClaims(token::Claims);
 #[pymethods]
 impl PyClaims {
     #[new]
-    fn new(sub: String, exp: i64) -> Self {
-        Self(token::Claims { sub, exp })
+    fn new(sub: Str, exp: Int) -> Self {
+        Self(token::Claims {
+            sub: String::from(&*sub),
+            exp: exp.0,
+        })
     }
 
     /// The subject (user name).
@@ -317,14 +313,9 @@ impl PyTokenCache {
     /// A token for `username` at `now_ms` (Unix milliseconds; default: the system clock): the
     /// cached one until 90% of its validity has passed (with the remaining TTL), then a new one.
     #[pyo3(signature = (username, *, now_ms = None))]
-    fn login(
-        &self,
-        py: Python<'_>,
-        username: PyBackedStr,
-        now_ms: Option<i64>,
-    ) -> PyResult<PyAccessToken> {
+    fn login(&self, py: Python<'_>, username: Str, now_ms: Option<Int>) -> PyResult<PyAccessToken> {
         self.with_cache(|cache| match now_ms {
-            Some(now_ms) => cache.login(&username, now_ms),
+            Some(Int(now_ms)) => cache.login(&username, now_ms),
             None => cache.login_now(&username),
         })
         .map(PyAccessToken)
@@ -334,10 +325,10 @@ impl PyTokenCache {
     /// Verifies `token` at `now` (Unix seconds; default: the system clock), answering tokens
     /// verified before from the cache until they expire.
     #[pyo3(signature = (token, *, now = None))]
-    fn verify(&self, py: Python<'_>, token: PyBackedStr, now: Option<i64>) -> PyResult<PyClaims> {
+    fn verify(&self, py: Python<'_>, token: Str, now: Option<Int>) -> PyResult<PyClaims> {
         let run = || {
             self.with_cache(|cache| match now {
-                Some(now) => cache.verify(&token, now),
+                Some(Int(now)) => cache.verify(&token, now),
                 None => cache.verify_now(&token),
             })
         };
@@ -350,7 +341,7 @@ impl PyTokenCache {
     }
 
     /// Forgets the cached login of `username` (say, after a password change).
-    fn invalidate_user(&self, username: PyBackedStr) {
+    fn invalidate_user(&self, username: Str) {
         self.with_cache(|cache| cache.invalidate_user(&username));
     }
 
@@ -361,8 +352,8 @@ impl PyTokenCache {
 
     /// Drops every expired entry now (also done automatically, at most once a minute).
     #[pyo3(signature = (*, now = None))]
-    fn evict_expired(&self, now: Option<i64>) {
-        let now = now.unwrap_or_else(unix_now_secs);
+    fn evict_expired(&self, now: Option<Int>) {
+        let now = now.map_or_else(unix_now_secs, |n| n.0);
         self.with_cache(|cache| cache.evict_expired(now));
     }
 
@@ -414,12 +405,7 @@ pub(crate) struct PyServerIdentity(ServerIdentity);
 impl PyServerIdentity {
     #[new]
     #[pyo3(signature = (key, value, *, allow_publicly_known = false))]
-    fn new(
-        py: Python<'_>,
-        key: PyBackedStr,
-        value: PyBackedStr,
-        allow_publicly_known: bool,
-    ) -> PyResult<Self> {
+    fn new(py: Python<'_>, key: Str, value: Str, allow_publicly_known: bool) -> PyResult<Self> {
         let identity = if allow_publicly_known {
             ServerIdentity::new_allowing_publicly_known(&key, &value)
         } else {
@@ -438,28 +424,12 @@ impl PyServerIdentity {
     /// value (constant-time). `headers` is any mapping of header names to values (a dict, an
     /// `email.message.Message`, a framework's headers object: anything with `.items()`).
     fn matches(&self, headers: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let mut pairs: Vec<(PyBackedStr, PyBackedStr)> = Vec::new();
-        for item in headers.call_method0("items")?.try_iter()? {
-            let item = item?;
-            let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
-            let Some(pair) = pair else {
-                return Err(PyTypeError::new_err(
-                    "headers.items() must yield (name, value) pairs",
-                ));
-            };
-            let (Ok(name), Ok(value)) = (
-                pair.get_item(0)?.extract::<PyBackedStr>(),
-                pair.get_item(1)?.extract::<PyBackedStr>(),
-            ) else {
-                return Err(PyTypeError::new_err("header names and values must be str"));
-            };
-            pairs.push((name, value));
-        }
+        let pairs = str_pairs("headers", headers)?;
         Ok(self.0.matches(pairs.iter().map(|(n, v)| (&**n, &**v))))
     }
 
     /// `True` if `value` is exactly the identity value (constant-time).
-    fn matches_value(&self, value: PyBackedStr) -> bool {
+    fn matches_value(&self, value: Str) -> bool {
         self.0.matches_value(&value)
     }
 
@@ -476,14 +446,6 @@ impl PyServerIdentity {
 #[pyclass(name = "AuthSettings", frozen, module = "nacoscrypt")]
 pub(crate) struct PyAuthSettings(token::AuthSettings);
 
-fn string_pairs(mapping: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let mut pairs = Vec::new();
-    for item in mapping.call_method0("items")?.try_iter()? {
-        pairs.push(item?.extract::<(String, String)>()?);
-    }
-    Ok(pairs)
-}
-
 #[pymethods]
 impl PyAuthSettings {
     /// Reads an `application.properties` text; `${NAME:default}` placeholders resolve against
@@ -492,16 +454,16 @@ impl PyAuthSettings {
     #[pyo3(signature = (text, *, env = None))]
     fn from_properties(
         py: Python<'_>,
-        text: PyBackedStr,
+        text: Str,
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let env = env.map(string_pairs).transpose()?.unwrap_or_default();
-        token::AuthSettings::from_properties_with_env(
-            &text,
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .map(Self)
-        .or_raise(py)
+        let env = env
+            .map(|e| str_pairs("env", e))
+            .transpose()?
+            .unwrap_or_default();
+        token::AuthSettings::from_properties_with_env(&text, env.iter().map(|(k, v)| (&**k, &**v)))
+            .map(Self)
+            .or_raise(py)
     }
 
     /// Reads an `application.properties` file, placeholders resolved against the process
@@ -520,8 +482,8 @@ impl PyAuthSettings {
     fn from_env(py: Python<'_>, env: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         match env {
             Some(env) => {
-                let pairs = string_pairs(env)?;
-                token::AuthSettings::from_env(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                let pairs = str_pairs("env", env)?;
+                token::AuthSettings::from_env(pairs.iter().map(|(k, v)| (&**k, &**v)))
             }
             None => token::AuthSettings::from_process_env(),
         }
@@ -617,15 +579,19 @@ impl PyAuthSettings {
 /// When a client that obtained a token at `obtained_at_ms` with a TTL of `ttl` seconds should
 /// refresh it: `obtained_at_ms + (ttl - ttl // 10) * 1000`.
 #[pyfunction]
-pub(crate) fn refresh_at_ms(obtained_at_ms: i64, ttl: i64) -> i64 {
-    token::refresh_at_ms(obtained_at_ms, ttl)
+pub(crate) fn refresh_at_ms(obtained_at_ms: Int, ttl: Int) -> i64 {
+    token::refresh_at_ms(obtained_at_ms.0, ttl.0)
 }
 
 /// `True` once `now_ms` (default: the system clock) has reached `refresh_at_ms`.
 #[pyfunction]
 #[pyo3(signature = (obtained_at_ms, ttl, *, now_ms = None))]
-pub(crate) fn needs_refresh(obtained_at_ms: i64, ttl: i64, now_ms: Option<i64>) -> bool {
-    token::needs_refresh(obtained_at_ms, ttl, now_ms.unwrap_or_else(unix_now_millis))
+pub(crate) fn needs_refresh(obtained_at_ms: Int, ttl: Int, now_ms: Option<Int>) -> bool {
+    token::needs_refresh(
+        obtained_at_ms.0,
+        ttl.0,
+        now_ms.map_or_else(unix_now_millis, |n| n.0),
+    )
 }
 
 /// Adds the token classes and functions to the module.

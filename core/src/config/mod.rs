@@ -34,7 +34,9 @@ mod nacos;
 mod scheme;
 mod v1;
 
-pub use scheme::{DIRECT_BLOB_OVERHEAD, Limits, Scheme};
+pub use scheme::{
+    DIRECT_BLOB_OVERHEAD, Limits, MAX_DIRECT_PLAINTEXT_LEN, MAX_ENVELOPE_PLAINTEXT_LEN, Scheme,
+};
 
 use crate::kms::{Context, DataKey, Kms};
 use crate::rng::RandomSource;
@@ -217,6 +219,7 @@ fn encrypt_from(
             if encrypted_data_key.is_empty() {
                 return Err(Error::kms("the KMS returned an empty data key blob"));
             }
+            check_blob_has_no_nul(&encrypted_data_key)?;
             check_encrypted_data_key(&encrypted_data_key)?;
             let content =
                 encrypt_content_from(&key, id, plaintext, &encrypted_data_key, format, rng)?;
@@ -230,6 +233,7 @@ fn encrypt_from(
             if blob.is_empty() || blob.starts_with(v1::MARKER) {
                 return Err(Error::kms("the KMS returned an empty or ambiguous blob"));
             }
+            check_blob_has_no_nul(&blob)?;
             let content = match format {
                 Format::Nacos => blob,
                 Format::V1 => {
@@ -420,6 +424,17 @@ fn check_stored(scheme: Scheme, content: &str, limits: &Limits) -> Result<()> {
             size: content.len(),
             limit,
         });
+    }
+    Ok(())
+}
+
+/// A blob becomes the stored `content` or `encryptedDataKey`, which C readers take as
+/// NUL-terminated strings: one holding NUL could be written but never read back.
+fn check_blob_has_no_nul(blob: &str) -> Result<()> {
+    if blob.contains('\0') {
+        return Err(Error::kms(
+            "the KMS returned a ciphertext blob containing a NUL character",
+        ));
     }
     Ok(())
 }

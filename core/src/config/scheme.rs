@@ -92,6 +92,12 @@ pub struct Limits {
     pub direct: usize,
 }
 
+/// The envelope schemes' plaintext limit in [`Limits::NACOS`]: 51,200 bytes (50 KiB).
+pub const MAX_ENVELOPE_PLAINTEXT_LEN: usize = 51_200;
+
+/// The direct `cipher-` scheme's plaintext limit in [`Limits::NACOS`]: 6,144 bytes (6 KiB).
+pub const MAX_DIRECT_PLAINTEXT_LEN: usize = 6_144;
+
 /// Allowance for a KMS ciphertext blob's own framing (version ids, IVs, tags, provider headers)
 /// when bounding stored direct-scheme content before decoding it.
 pub const DIRECT_BLOB_OVERHEAD: usize = 1024;
@@ -102,8 +108,8 @@ const V1_MARKER_LEN: usize = 4;
 impl Limits {
     /// Nacos' limits: 50 KiB envelope, 6 KiB direct.
     pub const NACOS: Self = Self {
-        envelope: 51_200,
-        direct: 6_144,
+        envelope: MAX_ENVELOPE_PLAINTEXT_LEN,
+        direct: MAX_DIRECT_PLAINTEXT_LEN,
     };
 
     /// The plaintext limit for `scheme`.

@@ -23,13 +23,26 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub const KEY_LEN: usize = 32;
 /// Length of a version id (a UUID in its 36-character text form).
 pub const VERSION_ID_LEN: usize = 36;
-/// Longest key id.
-const MAX_KEY_ID_LEN: usize = 128;
-/// Largest keyring text accepted (a denial-of-service bound: about 10,000 key versions).
-pub(crate) const MAX_KEYRING_LEN: usize = 1 << 20;
+/// Longest key id, in bytes.
+pub const MAX_KEY_ID_LEN: usize = 128;
+/// Largest keyring text accepted, in bytes (a denial-of-service bound: about 10,000 key
+/// versions).
+pub const MAX_KEYRING_LEN: usize = 1 << 20;
 /// Longest blob accepted by [`Keyring::decrypt`], in characters.
-const MAX_BLOB_LEN: usize = 1 << 20;
+pub const MAX_BLOB_LEN: usize = 1 << 20;
+/// Largest plaintext [`Keyring`] encrypts: the largest whose blob is at most
+/// [`MAX_BLOB_LEN`] characters, so that every blob it writes it can read back.
+pub const MAX_BLOB_PLAINTEXT_LEN: usize =
+    MAX_BLOB_LEN / 4 * 3 - (VERSION_ID_LEN + NONCE_LEN + TAG_LEN);
 const AAD_LABEL: &[u8] = b"nacoscrypt:kms:v1";
+/// The comment [`Keyring::to_text`] starts with.
+const TEXT_HEADER: &str = "# nacoscrypt keyring: one key version a line; the last line of a key id is its primary.\n\
+                           # key <key-id> <version-id> <base64 of 32 bytes>. Keep this file mode 0600.\n";
+
+/// The length of a keyring line of a version of `key_id`, newline included.
+fn version_line_len(key_id: &str) -> usize {
+    "key ".len() + key_id.len() + 1 + VERSION_ID_LEN + 1 + b64::std_encoded_len(KEY_LEN) + 1
+}
 /// Base64 characters of a version id (36 bytes: exactly 48 characters).
 const VERSION_ID_CHARS: usize = VERSION_ID_LEN / 3 * 4;
 
@@ -119,26 +132,11 @@ impl Keyring {
 
     /// The keyring as text, in the format [`Keyring::parse`] reads (wiped on drop).
     pub fn to_text(&self) -> Zeroizing<String> {
-        const HEADER: &str = "# nacoscrypt keyring: one key version a line; the last line of a key id is its primary.\n\
-                              # key <key-id> <version-id> <base64 of 32 bytes>. Keep this file mode 0600.\n";
         // Exact capacity: the text holds key material, so it must never be reallocated (a
         // reallocation would free a copy that is not wiped).
-        let len = HEADER.len()
-            + self
-                .versions
-                .iter()
-                .map(|v| {
-                    "key ".len()
-                        + v.key_id.len()
-                        + 1
-                        + v.version_id.len()
-                        + 1
-                        + b64::std_encoded_len(KEY_LEN)
-                        + 1
-                })
-                .sum::<usize>();
+        let len = self.text_len();
         let mut out = Zeroizing::new(String::with_capacity(len));
-        out.push_str(HEADER);
+        out.push_str(TEXT_HEADER);
         for v in &self.versions {
             out.push_str("key ");
             out.push_str(&v.key_id);
@@ -231,8 +229,9 @@ impl Keyring {
     /// Decrypts a blob made by this keyring under `context` (no randomness needed).
     pub fn decrypt(&self, blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
         if blob.len() > MAX_BLOB_LEN {
-            return Err(Error::InvalidArgument {
-                reason: "ciphertext blob is longer than 1 MiB",
+            return Err(Error::BlobTooLarge {
+                size: blob.len(),
+                limit: MAX_BLOB_LEN,
             });
         }
         // version-id (36 bytes) is exactly the first 48 characters; then nonce ‖ ct ‖ tag.
@@ -264,6 +263,12 @@ impl Keyring {
         context: &Context<'_>,
         rng: &mut RandomSource<'_>,
     ) -> Result<String> {
+        if plaintext.len() > MAX_BLOB_PLAINTEXT_LEN {
+            return Err(Error::ContentTooLarge {
+                size: plaintext.len(),
+                limit: MAX_BLOB_PLAINTEXT_LEN,
+            });
+        }
         let version = self.primary(key_id).ok_or(Error::UnknownKeyId)?;
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce)?;
@@ -316,7 +321,24 @@ impl Keyring {
         self.push_random_version(key_id, rng)
     }
 
+    /// The length of [`to_text`](Self::to_text)'s text.
+    fn text_len(&self) -> usize {
+        TEXT_HEADER.len()
+            + self
+                .versions
+                .iter()
+                .map(|v| version_line_len(&v.key_id))
+                .sum::<usize>()
+    }
+
     fn push_random_version(&mut self, key_id: &str, rng: &mut RandomSource<'_>) -> Result<&str> {
+        // Never make a keyring whose text (what a keyring file holds) `parse` would refuse.
+        if self.text_len() + version_line_len(key_id) > MAX_KEYRING_LEN {
+            return Err(Error::KeyringSyntax {
+                line: 0,
+                reason: "keyring text is larger than 1 MiB",
+            });
+        }
         let mut version = KeyVersion {
             key_id: key_id.into(),
             version_id: String::new(),

@@ -25,7 +25,7 @@
 //! - **Only regular files** are read: a FIFO, a device or a directory is an [`Error::Io`] that
 //!   says what it is.
 
-mod keyring;
+pub(crate) mod keyring;
 
 #[cfg(feature = "std")]
 mod file;

@@ -65,6 +65,15 @@ impl<'a> JsonStr<'a> {
         self.decoded_len == other.decoded_len && self.chars().eq(other.chars())
     }
 
+    /// `true` if the decoded string holds U+0000 (only a `\u0000` escape can put it there),
+    /// found without allocating.
+    pub(crate) fn has_nul(&self) -> bool {
+        match self.unescaped() {
+            Some(raw) => raw.contains(&0),
+            None => self.chars().any(|c| c == '\0'),
+        }
+    }
+
     /// The decoded string, in one allocation of the exact size.
     pub(crate) fn decode(self) -> String {
         if let Some(Ok(text)) = self.unescaped().map(core::str::from_utf8) {

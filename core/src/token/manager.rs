@@ -109,7 +109,9 @@ impl TokenManager {
     /// Issues a token for `subject` at `now` (Unix seconds): `exp = now + validity`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the expiry overflows 64 bits.
+    /// [`Error::InvalidArgument`] if the expiry overflows 64 bits; the errors of
+    /// [`SecretKey::try_sign`](super::SecretKey::try_sign) for a subject whose token could not
+    /// be verified (a NUL character, or too long).
     pub fn issue(&self, subject: &str, now: i64) -> Result<AccessToken> {
         let expires_at = i64::try_from(self.validity)
             .ok()
@@ -118,7 +120,7 @@ impl TokenManager {
                 reason: "token expiry out of range",
             })?;
         Ok(AccessToken {
-            token: self.signing_key().sign(subject, expires_at),
+            token: self.signing_key().try_sign(subject, expires_at)?,
             ttl: self.validity,
             expires_at,
             subject: String::from(subject),
@@ -258,7 +260,8 @@ impl LoginResponse {
     /// are ignored.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the text is not such an object.
+    /// [`Error::InvalidArgument`] if the text is not such an object, or if `accessToken` or
+    /// `username` holds a NUL character (which no token holds, and C strings cannot carry).
     pub fn parse(json: &str) -> Result<Self> {
         let mut token = None;
         let mut ttl = None;
@@ -290,6 +293,18 @@ impl LoginResponse {
         let ttl = ttl.ok_or(Error::InvalidArgument {
             reason: "login response without tokenTtl",
         })?;
+        // A C caller reads these as NUL-terminated strings: a NUL would cut them short (and a
+        // token, base64url text, never holds one; nor does a user name a token can carry).
+        if token.has_nul() {
+            return Err(Error::InvalidArgument {
+                reason: "login response accessToken contains a NUL character",
+            });
+        }
+        if username.as_ref().is_some_and(|u| u.has_nul()) {
+            return Err(Error::InvalidArgument {
+                reason: "login response username contains a NUL character",
+            });
+        }
         Ok(Self {
             access_token: token.decode(),
             token_ttl: ttl,

@@ -297,6 +297,22 @@ impl SecretKey {
         super::sign::sign(self, subject, exp)
     }
 
+    /// Like [`sign`](Self::sign), but refuses a token that [`verify`](Self::verify) would
+    /// refuse, with the same error: a subject holding a NUL character
+    /// ([`Error::InvalidClaims`](crate::Error::InvalidClaims)), or one so long that the token
+    /// exceeds [`MAX_TOKEN_LEN`](super::MAX_TOKEN_LEN)
+    /// ([`Error::MalformedToken`](crate::Error::MalformedToken)) or its payload
+    /// [`MAX_PAYLOAD_LEN`](super::MAX_PAYLOAD_LEN) ([`Error::InvalidClaims`](crate::Error::InvalidClaims)).
+    ///
+    /// # Errors
+    /// As above.
+    pub fn try_sign(&self, subject: &str, exp: i64) -> Result<alloc::string::String> {
+        super::verify::check_subject(subject)?;
+        let token = super::sign::sign(self, subject, exp);
+        super::verify::check_signed(&token, self.algorithm())?;
+        Ok(token)
+    }
+
     /// Verifies `token` with this key alone (SPEC 3.3), valid while `exp + leeway >= now`.
     /// Most callers use [`TokenManager::verify`](super::TokenManager::verify).
     ///

@@ -31,7 +31,17 @@ pub const ENV_NAMES: [(&str, &str); 5] = [
 pub const MAX_PROPERTIES_LEN: usize = 4 << 20;
 
 /// Deepest `${…}` placeholder nesting resolved.
-const MAX_PLACEHOLDER_DEPTH: usize = 8;
+pub const MAX_PLACEHOLDER_DEPTH: usize = 8;
+
+/// Most `${…}` placeholders resolved for one setting, counting every level of nesting (a
+/// denial-of-service bound: without it a 2 KB file of placeholders that each name several
+/// others expands exponentially).
+pub const MAX_PLACEHOLDERS: usize = 256;
+
+/// Most bytes of text that one setting's placeholders expand to, counting the names and the
+/// values resolved at every level of nesting (the setting's own text, bounded by [`MAX_PROPERTIES_LEN`], is not counted): the
+/// expanded value can never be larger, and the work done is bounded by it.
+pub const MAX_EXPANDED_LEN: usize = 64 << 10;
 
 /// The token-related settings of a Nacos server, with the server's defaults.
 ///
@@ -113,7 +123,10 @@ impl AuthSettings {
         let lookup = |name: &'static str| -> Result<Option<Zeroizing<String>>> {
             match props.get(name) {
                 None => Ok(None),
-                Some(v) => resolve(v, name, &props, &env, 0).map(Some),
+                Some(v) => {
+                    let mut budget = Budget::new();
+                    resolve(v, name, &props, &env, 0, &mut budget).map(Some)
+                }
             }
         };
         let mut s = Self::default();
@@ -319,23 +332,84 @@ fn parse_bool(text: &str, name: &'static str) -> Result<bool> {
     }
 }
 
+/// What is left of the work one setting's placeholders may cost ([`MAX_PLACEHOLDERS`],
+/// [`MAX_EXPANDED_LEN`]), shared by every level of nesting.
+struct Budget {
+    placeholders: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    const fn new() -> Self {
+        Self {
+            placeholders: MAX_PLACEHOLDERS,
+            bytes: MAX_EXPANDED_LEN,
+        }
+    }
+
+    /// Appends `text` to `out` if the byte budget allows it (checked before any copy). Text of
+    /// the setting's own value (`depth` 0) is bounded by the file and not counted.
+    fn push(
+        &mut self,
+        out: &mut String,
+        text: &str,
+        name: &'static str,
+        depth: usize,
+    ) -> Result<()> {
+        if depth == 0 {
+            out.push_str(text);
+            return Ok(());
+        }
+        self.bytes = self
+            .bytes
+            .checked_sub(text.len())
+            .ok_or(Error::InvalidSettings {
+                name,
+                reason: "placeholders expand to more than 64 KiB",
+            })?;
+        out.push_str(text);
+        Ok(())
+    }
+
+    /// Counts one placeholder.
+    fn placeholder(&mut self, name: &'static str) -> Result<()> {
+        self.placeholders = self
+            .placeholders
+            .checked_sub(1)
+            .ok_or(Error::InvalidSettings {
+                name,
+                reason: "more than 256 placeholders to resolve",
+            })?;
+        Ok(())
+    }
+}
+
 /// Resolves `${NAME}` and `${NAME:default}` placeholders in `value`: from `env`, then from the
-/// properties, then the default; nested placeholders are resolved up to a small depth.
+/// properties, then the default; nested placeholders are resolved up to
+/// [`MAX_PLACEHOLDER_DEPTH`], and the whole resolution of one setting stays within `budget`.
 fn resolve(
     value: &str,
     name: &'static str,
     props: &Properties,
     env: &[(&str, &str)],
     depth: usize,
+    budget: &mut Budget,
 ) -> Result<Zeroizing<String>> {
     let invalid = |reason| Error::InvalidSettings { name, reason };
     if depth > MAX_PLACEHOLDER_DEPTH {
         return Err(invalid("placeholders nested too deeply"));
     }
-    let mut out = Zeroizing::new(String::with_capacity(value.len()));
+    if !value.contains("${") {
+        // No placeholder: the text itself, within the byte budget.
+        let mut out = Zeroizing::new(String::new());
+        budget.push(&mut out, value, name, depth)?;
+        return Ok(out);
+    }
+    let mut out = Zeroizing::new(String::new());
     let mut rest = value;
     while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
+        budget.push(&mut out, &rest[..start], name, depth)?;
+        budget.placeholder(name)?;
         let inner_start = start + 2;
         // Find the matching `}`, counting nested `${`.
         let bytes = rest.as_bytes();
@@ -361,7 +435,7 @@ fn resolve(
             Some(c) => (&inner[..c], Some(&inner[c + 1..])),
             None => (inner, None),
         };
-        let key = resolve(key, name, props, env, depth + 1)?;
+        let key = resolve(key, name, props, env, depth + 1, budget)?;
         let found = env
             .iter()
             .rev()
@@ -369,14 +443,15 @@ fn resolve(
             .map(|(_, v)| *v)
             .or_else(|| props.get(&key));
         let resolved = match (found, default) {
-            (Some(v), _) => resolve(v, name, props, env, depth + 1)?,
-            (None, Some(d)) => resolve(d, name, props, env, depth + 1)?,
+            (Some(v), _) => resolve(v, name, props, env, depth + 1, budget)?,
+            (None, Some(d)) => resolve(d, name, props, env, depth + 1, budget)?,
             (None, None) => return Err(invalid("unresolvable ${} placeholder")),
         };
+        // The resolved text was counted as it was made; this copy is bounded by it.
         out.push_str(&resolved);
         rest = &rest[i + 1..];
     }
-    out.push_str(rest);
+    budget.push(&mut out, rest, name, depth)?;
     Ok(out)
 }
 

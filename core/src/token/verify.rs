@@ -55,6 +55,35 @@ fn blank(token: &str) -> bool {
     token.chars().all(char::is_whitespace)
 }
 
+/// Checks that a token for `subject` could be read back before it is signed: `subject` has no
+/// NUL character, and is not so long that the token must be longer than [`MAX_TOKEN_LEN`].
+/// The errors are those [`verify`] gives for such a token.
+pub(crate) fn check_subject(subject: &str) -> Result<()> {
+    if subject.contains('\0') {
+        return Err(Error::InvalidClaims {
+            reason: "sub contains a NUL character",
+        });
+    }
+    if subject.len() > MAX_TOKEN_LEN {
+        return Err(Error::MalformedToken(Malformed::TooLong));
+    }
+    Ok(())
+}
+
+/// Checks that a signed `token` is within the bounds [`verify`] applies, with its errors.
+pub(crate) fn check_signed(token: &str, algorithm: Algorithm) -> Result<()> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(Error::MalformedToken(Malformed::TooLong));
+    }
+    let signature_chars = (algorithm.signature_len() * 4).div_ceil(3);
+    if token.len() - HEADER_LEN - 2 - signature_chars > MAX_PAYLOAD_LEN {
+        return Err(Error::InvalidClaims {
+            reason: "payload too large",
+        });
+    }
+    Ok(())
+}
+
 /// Verifies `token` against `keys` (the signing key first, then older ones).
 pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> Result<Claims> {
     // 1. shape
@@ -62,7 +91,7 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
         return Err(Error::MalformedToken(Malformed::Blank));
     }
     if token.len() > MAX_TOKEN_LEN {
-        return Err(Error::MalformedToken(Malformed::Shape));
+        return Err(Error::MalformedToken(Malformed::TooLong));
     }
     // The header is one of three constants of HEADER_LEN characters without a '.': a token
     // that starts with one and a '.' has it as its first part (what the general split finds).
@@ -145,6 +174,13 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
         ),
         None => read_claims(json)?,
     };
+    // A C caller reads the subject as a NUL-terminated string: a NUL would cut it short, so a
+    // subject holding one is refused here (and never issued, see `check_subject`).
+    if sub.has_nul() {
+        return Err(Error::InvalidClaims {
+            reason: "sub contains a NUL character",
+        });
+    }
 
     // 5. expiry
     let leeway = i64::try_from(leeway).unwrap_or(i64::MAX);
