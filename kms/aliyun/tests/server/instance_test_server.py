@@ -948,10 +948,9 @@ class InstanceHandler(BaseHandler):
                 pass
             raise AbortConnection()
         if kind == "oversized":
-            # A well-formed protobuf: RequestId (field 4 of EncryptResponse, field 3 of
-            # DecryptResponse...) is not assumed; unknown field 15 (bytes) carries the padding.
-            size = max(fault["bytes"], 16)
-            pad = size
+            # A well-formed protobuf of about `bytes` bytes: one unknown field (15, bytes) of
+            # padding, which every response message skips (so the official SDK takes it, empty).
+            pad = max(fault["bytes"], 16)
             head = b"\x7a" + _varint(pad)  # field 15, wire type 2
             self.send_response(200)
             self.send_header("Content-Type", self.CONTENT_TYPE)
