@@ -445,6 +445,77 @@ typedef struct nacoscrypt_kms_aliyun_options {
 } nacoscrypt_kms_aliyun_options;
 
 /**
+ * Options of `nacoscrypt_kms_aliyun_instance_new()`: a KMS 3.0 instance reached with a
+ * ClientKey (SPEC 5.2). Zero-initialise it, set `struct_size` to
+ * `sizeof(nacoscrypt_kms_aliyun_instance_options)`, then the fields you need (NULL / 0 = not
+ * set). The library copies what it needs.
+ *
+ * Required: `endpoint`; the ClientKey as `client_key_file` (path of the JSON file) or
+ * `client_key_json` (its text); its password as `client_key_password_file`,
+ * `client_key_password_env` (the name of an environment variable) or
+ * `client_key_password`; and the instance's CA certificate as `ca_pem`.
+ */
+typedef struct nacoscrypt_kms_aliyun_instance_options {
+  /**
+   * `sizeof(nacoscrypt_kms_aliyun_instance_options)`.
+   */
+  size_t struct_size;
+  /**
+   * The instance endpoint (`kst-….cryptoservice.kms.aliyuncs.com`, `host:port` or
+   * `https://` URL).
+   */
+  const char *endpoint;
+  /**
+   * Path of the ClientKey JSON file.
+   */
+  const char *client_key_file;
+  /**
+   * The ClientKey JSON text (instead of the file).
+   */
+  const char *client_key_json;
+  /**
+   * Path of a file holding the ClientKey password.
+   */
+  const char *client_key_password_file;
+  /**
+   * Name of an environment variable holding the ClientKey password.
+   */
+  const char *client_key_password_env;
+  /**
+   * The ClientKey password itself.
+   */
+  const char *client_key_password;
+  /**
+   * The instance's CA certificate, PEM text (required).
+   */
+  const char *ca_pem;
+  /**
+   * The key used when a call passes an empty key id (default `alias/acs/mse`).
+   */
+  const char *default_key_id;
+  /**
+   * Data-key cache.
+   */
+  enum nacoscrypt_kms_cache_mode cache;
+  /**
+   * Connect timeout in milliseconds (0: 5,000).
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * Timeout of one request in milliseconds (0: 10,000).
+   */
+  uint32_t request_timeout_ms;
+  /**
+   * Attempts in all (0: 4).
+   */
+  uint32_t max_attempts;
+  /**
+   * No retry starts after this many milliseconds since the call began (0: 20,000).
+   */
+  uint32_t max_total_ms;
+} nacoscrypt_kms_aliyun_instance_options;
+
+/**
  * Plaintext size limits for decryption, in UTF-8 bytes (`nacoscrypt_limits_nacos()` gives
  * Nacos' defaults: 51,200 envelope, 6,144 direct).
  */
@@ -653,6 +724,36 @@ nacoscrypt_result nacoscrypt_kms_aliyun_new(const struct nacoscrypt_kms_aliyun_o
 nacoscrypt_result nacoscrypt_kms_aliyun_from_properties(const char *text,
                                                         size_t text_len,
                                                         struct nacoscrypt_kms **kms_out);
+
+/**
+ * Makes a KMS of a KMS 3.0 instance reached with a ClientKey (the instance API, SPEC 5.2), with
+ * `options`. The ClientKey is opened now (a wrong password fails here); no request is made yet.
+ * Blobs are those the official SDKs of Java, Go and Python write on instances.
+ *
+ * - `kms_out`: receives a new KMS owned by the caller (free with `nacoscrypt_kms_free()`);
+ *   written only on success.
+ *
+ * # Safety
+ * `options` must point to a `nacoscrypt_kms_aliyun_instance_options` whose non-NULL strings
+ * are NUL-terminated; `kms_out` must be writable.
+ */
+nacoscrypt_result nacoscrypt_kms_aliyun_instance_new(const struct nacoscrypt_kms_aliyun_instance_options *options,
+                                                     struct nacoscrypt_kms **kms_out);
+
+/**
+ * Makes a KMS of a KMS 3.0 instance configured by a `.properties` text: `kmsEndpoint` (or
+ * `KMSv3Config.Endpoint`), `clientKeyFile` (or `ClientKeyContent`), the password by
+ * `clientKeyPasswordFromFilePath`, `clientKeyPasswordFromEnvVariable` or `KMSv3Config.Password`,
+ * the CA by `kmsCaFile` or `CaContent`, and optionally `keyId` and `kmsCache`.
+ *
+ * - `kms_out`: receives a new KMS owned by the caller; written only on success.
+ *
+ * # Safety
+ * `text` must point to `text_len` readable bytes; `kms_out` must be writable.
+ */
+nacoscrypt_result nacoscrypt_kms_aliyun_instance_from_properties(const char *text,
+                                                                 size_t text_len,
+                                                                 struct nacoscrypt_kms **kms_out);
 
 /**
  * Nacos' default limits: 51,200 bytes (envelope) and 6,144 bytes (direct).

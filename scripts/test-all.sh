@@ -7,7 +7,8 @@ section() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 section "Python environment of the key-service test servers (official SDKs as oracles)"
 NACOSCRYPT_ALIYUN_PY=$(bash scripts/aliyun-test-env.sh | tail -n 1)
-export NACOSCRYPT_ALIYUN_PY
+NACOSCRYPT_ALIYUN_INSTANCE_PY=$(bash scripts/aliyun-instance-test-env.sh | tail -n 1)
+export NACOSCRYPT_ALIYUN_PY NACOSCRYPT_ALIYUN_INSTANCE_PY
 # The key-service tests fail (never skip) when their test servers cannot start.
 export NACOSCRYPT_REQUIRE_SERVERS=1
 
@@ -15,7 +16,10 @@ section "Rust: unit, integration, property and doc tests (default features)"
 cargo test --workspace --locked
 
 section "The Alibaba Cloud KMS test server against the official SDKs (pytest)"
-"$NACOSCRYPT_ALIYUN_PY" -m pytest kms/aliyun/tests -q -p no:cacheprovider
+"$NACOSCRYPT_ALIYUN_PY" -m pytest kms/aliyun/tests/test_server_official_sdk.py -q -p no:cacheprovider
+
+section "The KMS instance API test server against the official dkms-gcs and transfer SDKs (pytest)"
+"$NACOSCRYPT_ALIYUN_INSTANCE_PY" -m pytest kms/aliyun/tests/test_instance_server_official_sdk.py -q -p no:cacheprovider
 
 section "Rust core with the pure-Rust AES-GCM backend (no aws-lc)"
 cargo test --locked -p nacoscrypt-core --no-default-features --features std,getrandom

@@ -135,13 +135,14 @@ fn open(backend: &Backend) -> Result<Opened, Failure> {
     Ok(match backend {
         Backend::Keyring(kp) => Opened::Keyring(kp.open()?),
         Backend::Aliyun { client, .. } => Opened::Aliyun(client.clone()),
+        Backend::AliyunInstance { client, .. } => Opened::AliyunInstance(client.clone()),
     })
 }
 
 fn config_failure(err: &Error, backend: &Backend, id: &ConfigId<'_>) -> Failure {
     let kp = match backend {
         Backend::Keyring(kp) => kp,
-        Backend::Aliyun { .. } => {
+        Backend::Aliyun { .. } | Backend::AliyunInstance { .. } => {
             return match err.kind() {
                 ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {
                     code: ENVIRONMENT,

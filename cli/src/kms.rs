@@ -4,8 +4,8 @@ use crate::failure::{ENVIRONMENT, Failure};
 use crate::io::println;
 use crate::keyring::KeyringPath;
 use nacoscrypt_core::kms::{Keyring, Kms};
-use nacoscrypt_kms_aliyun::AliyunKms;
 use nacoscrypt_kms_aliyun::config::AliyunConfig;
+use nacoscrypt_kms_aliyun::{AliyunInstanceKms, AliyunKms};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -14,6 +14,14 @@ const MAX_KMS_PROPERTIES: usize = 1 << 20;
 
 /// The environment variable naming a properties file for `--kms aliyun`.
 pub(crate) const PROPERTIES_ENV: &str = "NACOSCRYPT_KMS_PROPERTIES";
+
+/// Which KMS `--kms` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Keyring,
+    Aliyun,
+    AliyunInstance,
+}
 
 /// The key service chosen on the command line.
 pub(crate) enum Backend {
@@ -24,12 +32,18 @@ pub(crate) enum Backend {
         client: AliyunKms,
         key_id: Option<String>,
     },
+    /// A KMS 3.0 instance through its ClientKey API, and the key its settings name.
+    AliyunInstance {
+        client: AliyunInstanceKms,
+        key_id: Option<String>,
+    },
 }
 
 /// An opened backend: what the config functions take.
 pub(crate) enum Opened {
     Keyring(Keyring),
     Aliyun(AliyunKms),
+    AliyunInstance(AliyunInstanceKms),
 }
 
 impl Opened {
@@ -37,6 +51,7 @@ impl Opened {
         match self {
             Self::Keyring(k) => k,
             Self::Aliyun(a) => a,
+            Self::AliyunInstance(a) => a,
         }
     }
 }
@@ -93,11 +108,11 @@ fn aliyun_config(properties: Option<&Path>) -> Result<AliyunConfig, Failure> {
 impl Backend {
     /// The backend of `--kms`.
     pub(crate) fn resolve(
-        aliyun: bool,
+        kind: Kind,
         keyring: Option<&Path>,
         properties: Option<&Path>,
     ) -> Result<Self, Failure> {
-        if !aliyun {
+        if kind == Kind::Keyring {
             if properties.is_some() {
                 return Err(Failure::usage(
                     "--kms-properties goes with --kms aliyun".to_owned(),
@@ -107,10 +122,18 @@ impl Backend {
         }
         if keyring.is_some() {
             return Err(Failure::usage(
-                "--keyring goes with --kms keyring (the default), not --kms aliyun".to_owned(),
+                "--keyring goes with --kms keyring (the default), not a key service".to_owned(),
             ));
         }
         let config = aliyun_config(properties)?;
+        if kind == Kind::AliyunInstance {
+            let key_id = config.key_id().map(str::to_owned);
+            let client = config
+                .into_instance_builder()
+                .and_then(nacoscrypt_kms_aliyun::AliyunInstanceKmsBuilder::build)
+                .map_err(|e| Failure::plain(&e))?;
+            return Ok(Self::AliyunInstance { client, key_id });
+        }
         let key_id = config.key_id().map(str::to_owned);
         let client = config
             .into_builder()
@@ -123,7 +146,7 @@ impl Backend {
     pub(crate) fn default_key_id(&self) -> &str {
         match self {
             Self::Keyring(_) => crate::keyring::DEFAULT_KEY_ID,
-            Self::Aliyun { key_id, .. } => key_id
+            Self::Aliyun { key_id, .. } | Self::AliyunInstance { key_id, .. } => key_id
                 .as_deref()
                 .unwrap_or(nacoscrypt_kms_aliyun::DEFAULT_KEY_ID),
         }
@@ -176,6 +199,45 @@ pub(crate) fn check(backend: &Backend, key_id: Option<&str>) -> Result<(), Failu
                     return Err(Failure {
                         code: ENVIRONMENT,
                         message: format!("the KMS is not usable: {e}"),
+                    });
+                }
+            }
+        }
+        Backend::AliyunInstance {
+            client,
+            key_id: configured,
+        } => {
+            let key_id = key_id
+                .or(configured.as_deref())
+                .unwrap_or(nacoscrypt_kms_aliyun::DEFAULT_KEY_ID);
+            let ctx = nacoscrypt_core::kms::Context::new();
+            let probe = client
+                .encrypt(key_id, b"nacoscrypt kms check", &ctx)
+                .and_then(|blob| client.decrypt(&blob, &ctx));
+            match probe {
+                Ok(p) if p.as_bytes() == b"nacoscrypt kms check" => json!({
+                    "kms": "aliyun-instance",
+                    "client_key_id": client.client_key_id(),
+                    "key_id": key_id,
+                    "usable": true,
+                }),
+                Ok(_) => {
+                    return Err(Failure {
+                        code: ENVIRONMENT,
+                        message: "the KMS instance did not decrypt what it encrypted".to_owned(),
+                    });
+                }
+                Err(e) => {
+                    let report = json!({
+                        "kms": "aliyun-instance",
+                        "client_key_id": client.client_key_id(),
+                        "usable": false,
+                        "error": e.to_string(),
+                    });
+                    println(&report.to_string())?;
+                    return Err(Failure {
+                        code: ENVIRONMENT,
+                        message: format!("the KMS instance is not usable: {e}"),
                     });
                 }
             }

@@ -104,6 +104,19 @@ enum KmsArg {
     Keyring,
     /// Alibaba Cloud KMS (--kms-properties, $NACOSCRYPT_KMS_PROPERTIES or the environment)
     Aliyun,
+    /// A KMS 3.0 instance with a ClientKey (--kms-properties: kmsEndpoint, clientKeyFile,
+    /// clientKeyPasswordFromFilePath or clientKeyPasswordFromEnvVariable, kmsCaFile)
+    AliyunInstance,
+}
+
+impl From<KmsArg> for kms::Kind {
+    fn from(k: KmsArg) -> Self {
+        match k {
+            KmsArg::Keyring => Self::Keyring,
+            KmsArg::Aliyun => Self::Aliyun,
+            KmsArg::AliyunInstance => Self::AliyunInstance,
+        }
+    }
 }
 
 const KMS_AFTER: &str = "\
@@ -333,7 +346,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
         }
         Command::Config(cmd) => {
             let backend = kms::Backend::resolve(
-                cli.kms == KmsArg::Aliyun,
+                cli.kms.into(),
                 cli.keyring.as_deref(),
                 cli.kms_properties.as_deref(),
             )?;
@@ -357,7 +370,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
         }
         Command::Kms(KmsCommand::Check { key_id }) => {
             let backend = kms::Backend::resolve(
-                cli.kms == KmsArg::Aliyun,
+                cli.kms.into(),
                 cli.keyring.as_deref(),
                 cli.kms_properties.as_deref(),
             )?;

@@ -225,16 +225,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_new(
                 nacoscrypt_aliyun_signature::NACOSCRYPT_ALIYUN_SIGNATURE_V3 => Signature::V3,
                 nacoscrypt_aliyun_signature::NACOSCRYPT_ALIYUN_SIGNATURE_RPC_V2 => Signature::RpcV2,
             })
-            .cache(match o.cache {
-                nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_OFF => CacheSettings::default(),
-                nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FALLBACK => {
-                    CacheSettings::fallback()
-                }
-                nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FIRST => CacheSettings {
-                    mode: CacheMode::First,
-                    ..CacheSettings::default()
-                },
-            });
+            .cache(cache_settings(o.cache));
         if let Some(pem) = s(o.ca_pem, "options.ca_pem")? {
             b = b.ca_pem(pem);
         }
@@ -271,5 +262,188 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_from_properties(
         check_out(kms_out, "kms_out")?;
         let builder = AliyunConfig::from_properties(text)?.into_builder()?;
         new_kms(kms_out, builder)
+    })
+}
+
+/// Options of `nacoscrypt_kms_aliyun_instance_new()`: a KMS 3.0 instance reached with a
+/// ClientKey (SPEC 5.2). Zero-initialise it, set `struct_size` to
+/// `sizeof(nacoscrypt_kms_aliyun_instance_options)`, then the fields you need (NULL / 0 = not
+/// set). The library copies what it needs.
+///
+/// Required: `endpoint`; the ClientKey as `client_key_file` (path of the JSON file) or
+/// `client_key_json` (its text); its password as `client_key_password_file`,
+/// `client_key_password_env` (the name of an environment variable) or
+/// `client_key_password`; and the instance's CA certificate as `ca_pem`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nacoscrypt_kms_aliyun_instance_options {
+    /// `sizeof(nacoscrypt_kms_aliyun_instance_options)`.
+    pub struct_size: usize,
+    /// The instance endpoint (`kst-….cryptoservice.kms.aliyuncs.com`, `host:port` or
+    /// `https://` URL).
+    pub endpoint: *const c_char,
+    /// Path of the ClientKey JSON file.
+    pub client_key_file: *const c_char,
+    /// The ClientKey JSON text (instead of the file).
+    pub client_key_json: *const c_char,
+    /// Path of a file holding the ClientKey password.
+    pub client_key_password_file: *const c_char,
+    /// Name of an environment variable holding the ClientKey password.
+    pub client_key_password_env: *const c_char,
+    /// The ClientKey password itself.
+    pub client_key_password: *const c_char,
+    /// The instance's CA certificate, PEM text (required).
+    pub ca_pem: *const c_char,
+    /// The key used when a call passes an empty key id (default `alias/acs/mse`).
+    pub default_key_id: *const c_char,
+    /// Data-key cache.
+    pub cache: nacoscrypt_kms_cache_mode,
+    /// Connect timeout in milliseconds (0: 5,000).
+    pub connect_timeout_ms: u32,
+    /// Timeout of one request in milliseconds (0: 10,000).
+    pub request_timeout_ms: u32,
+    /// Attempts in all (0: 4).
+    pub max_attempts: u32,
+    /// No retry starts after this many milliseconds since the call began (0: 20,000).
+    pub max_total_ms: u32,
+}
+
+fn cache_settings(mode: nacoscrypt_kms_cache_mode) -> CacheSettings {
+    match mode {
+        nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_OFF => CacheSettings::default(),
+        nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FALLBACK => CacheSettings::fallback(),
+        nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FIRST => CacheSettings {
+            mode: CacheMode::First,
+            ..CacheSettings::default()
+        },
+    }
+}
+
+/// Makes a KMS of a KMS 3.0 instance reached with a ClientKey (the instance API, SPEC 5.2), with
+/// `options`. The ClientKey is opened now (a wrong password fails here); no request is made yet.
+/// Blobs are those the official SDKs of Java, Go and Python write on instances.
+///
+/// - `kms_out`: receives a new KMS owned by the caller (free with `nacoscrypt_kms_free()`);
+///   written only on success.
+///
+/// # Safety
+/// `options` must point to a `nacoscrypt_kms_aliyun_instance_options` whose non-NULL strings
+/// are NUL-terminated; `kms_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_kms_aliyun_instance_new(
+    options: *const nacoscrypt_kms_aliyun_instance_options,
+    kms_out: *mut *mut nacoscrypt_kms,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let o = unsafe { arg_ref(options, "options") }?;
+        check_out(kms_out, "kms_out")?;
+        if o.struct_size < size_of::<nacoscrypt_kms_aliyun_instance_options>() {
+            return Err(FfiError::invalid(
+                "options",
+                "has a struct_size smaller than this library's options",
+            ));
+        }
+        // SAFETY (for each `opt`): the options' strings are NULL or NUL-terminated by contract.
+        let s = |p, n| unsafe { opt(p, n) };
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        let fields = [
+            ("kmsEndpoint", o.endpoint, "options.endpoint"),
+            (
+                "clientKeyFile",
+                o.client_key_file,
+                "options.client_key_file",
+            ),
+            (
+                "clientKeyContent",
+                o.client_key_json,
+                "options.client_key_json",
+            ),
+            (
+                "clientKeyPasswordFromFilePath",
+                o.client_key_password_file,
+                "options.client_key_password_file",
+            ),
+            (
+                "clientKeyPasswordFromEnvVariable",
+                o.client_key_password_env,
+                "options.client_key_password_env",
+            ),
+            (
+                "clientKeyPassword",
+                o.client_key_password,
+                "options.client_key_password",
+            ),
+            ("CaContent", o.ca_pem, "options.ca_pem"),
+            ("keyId", o.default_key_id, "options.default_key_id"),
+        ];
+        for (name, ptr, what) in fields {
+            if let Some(v) = s(ptr, what)? {
+                pairs.push((name, v));
+            }
+        }
+        let config = AliyunConfig::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let builder = config
+            .into_instance_builder()?
+            .timeouts(
+                ms(o.connect_timeout_ms, 5_000),
+                ms(o.request_timeout_ms, 10_000),
+            )
+            .retry(RetryPolicy {
+                max_attempts: if o.max_attempts == 0 {
+                    4
+                } else {
+                    o.max_attempts
+                },
+                max_total: ms(o.max_total_ms, 20_000),
+                ..RetryPolicy::default()
+            })
+            .cache(cache_settings(o.cache));
+        let client = builder.build()?;
+        // SAFETY: checked above; writable by contract.
+        unsafe {
+            out(
+                kms_out,
+                into_handle(nacoscrypt_kms {
+                    inner: KmsImpl::AliyunInstance(client),
+                }),
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Makes a KMS of a KMS 3.0 instance configured by a `.properties` text: `kmsEndpoint` (or
+/// `KMSv3Config.Endpoint`), `clientKeyFile` (or `ClientKeyContent`), the password by
+/// `clientKeyPasswordFromFilePath`, `clientKeyPasswordFromEnvVariable` or `KMSv3Config.Password`,
+/// the CA by `kmsCaFile` or `CaContent`, and optionally `keyId` and `kmsCache`.
+///
+/// - `kms_out`: receives a new KMS owned by the caller; written only on success.
+///
+/// # Safety
+/// `text` must point to `text_len` readable bytes; `kms_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_kms_aliyun_instance_from_properties(
+    text: *const c_char,
+    text_len: usize,
+    kms_out: *mut *mut nacoscrypt_kms,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract.
+        let text = unsafe { arg_text(text, text_len, "text") }?;
+        check_out(kms_out, "kms_out")?;
+        let client = AliyunConfig::from_properties(text)?
+            .into_instance_builder()?
+            .build()?;
+        // SAFETY: checked above; writable by contract.
+        unsafe {
+            out(
+                kms_out,
+                into_handle(nacoscrypt_kms {
+                    inner: KmsImpl::AliyunInstance(client),
+                }),
+            );
+        }
+        Ok(())
     })
 }

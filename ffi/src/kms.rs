@@ -399,6 +399,8 @@ pub(crate) enum KmsImpl {
     Callbacks(CallbackKms),
     #[cfg(feature = "aliyun")]
     Aliyun(nacoscrypt_kms_aliyun::AliyunKms),
+    #[cfg(feature = "aliyun")]
+    AliyunInstance(nacoscrypt_kms_aliyun::AliyunInstanceKms),
 }
 
 impl nacoscrypt_kms {
@@ -409,6 +411,8 @@ impl nacoscrypt_kms {
             KmsImpl::Callbacks(c) => c,
             #[cfg(feature = "aliyun")]
             KmsImpl::Aliyun(a) => a,
+            #[cfg(feature = "aliyun")]
+            KmsImpl::AliyunInstance(a) => a,
         }
     }
 }

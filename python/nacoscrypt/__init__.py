@@ -12,6 +12,7 @@ Every error is a ``NacosCryptError``; messages never contain key material or pla
 from nacoscrypt._kms_protocol import Kms
 from nacoscrypt._native import (
     AccessToken,
+    AliyunInstanceKms,
     AliyunKms,
     AuthSettings,
     Claims,
@@ -49,6 +50,7 @@ from nacoscrypt._native import (
 
 __all__ = [
     "AccessToken",
+    "AliyunInstanceKms",
     "AliyunKms",
     "AuthSettings",
     "Claims",

@@ -31,6 +31,7 @@ __all__ = [
     "_error_classes",
     "LocalKms",
     "AliyunKms",
+    "AliyunInstanceKms",
     "EncryptedConfig",
     "encrypt_config",
     "decrypt_config",
@@ -167,6 +168,36 @@ class AliyunKms:
     def encrypt(self, key_id: str, plaintext: bytes, context: _StrItems | None = None) -> str: ...
     def decrypt(self, blob: str, context: _StrItems | None = None) -> bytes: ...
     def check(self, key_id: str = "") -> dict[str, str | None]: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
+class AliyunInstanceKms:
+    """A KMS 3.0 instance reached with a ClientKey (SPEC 5.2)."""
+
+    def __new__(
+        cls,
+        *,
+        endpoint: str,
+        client_key_file: _StrPath | None = None,
+        client_key_json: str | None = None,
+        password_file: _StrPath | None = None,
+        password_env: str | None = None,
+        password: str | None = None,
+        ca_pem: str | None = None,
+        ca_file: _StrPath | None = None,
+        key_id: str | None = None,
+        cache: Literal["off", "fallback", "first"] = "off",
+        connect_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        max_attempts: int = 4,
+    ) -> AliyunInstanceKms: ...
+    @staticmethod
+    def from_properties(text: str) -> AliyunInstanceKms: ...
+    def generate_data_key(
+        self, key_id: str, spec: str, context: _StrItems | None = None
+    ) -> tuple[bytes, str]: ...
+    def encrypt(self, key_id: str, plaintext: bytes, context: _StrItems | None = None) -> str: ...
+    def decrypt(self, blob: str, context: _StrItems | None = None) -> bytes: ...
     def stats(self) -> dict[str, int]: ...
 
 @final

@@ -310,3 +310,185 @@ impl AliyunKms {
         )
     }
 }
+
+/// A KMS 3.0 instance reached with a ClientKey (the instance API, SPEC 5.2). Thread-safe; the
+/// interpreter is released during requests.
+#[pyclass(frozen, module = "nacoscrypt")]
+pub(crate) struct AliyunInstanceKms {
+    pub(crate) client: nacoscrypt_kms_aliyun::AliyunInstanceKms,
+}
+
+#[pymethods]
+impl AliyunInstanceKms {
+    /// `endpoint`, the ClientKey (`client_key_file` or `client_key_json`), its password
+    /// (`password_file`, `password_env` — the name of an environment variable — or `password`)
+    /// and the instance's CA (`ca_pem` or `ca_file`) are required.
+    #[new]
+    #[pyo3(signature = (
+        *, endpoint, client_key_file = None, client_key_json = None, password_file = None,
+        password_env = None, password = None, ca_pem = None, ca_file = None, key_id = None,
+        cache = Str::default(), connect_timeout = 5.0, request_timeout = 10.0, max_attempts = 4
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        endpoint: Str,
+        client_key_file: Option<std::path::PathBuf>,
+        client_key_json: Option<Str>,
+        password_file: Option<std::path::PathBuf>,
+        password_env: Option<Str>,
+        password: Option<Str>,
+        ca_pem: Option<Str>,
+        ca_file: Option<std::path::PathBuf>,
+        key_id: Option<Str>,
+        cache: Str,
+        connect_timeout: f64,
+        request_timeout: f64,
+        max_attempts: u32,
+    ) -> PyResult<Self> {
+        let mut pairs: Vec<(&str, String)> = vec![("kmsEndpoint", endpoint.to_string())];
+        let path = |p: Option<std::path::PathBuf>| p.map(|p| p.to_string_lossy().into_owned());
+        for (name, value) in [
+            ("clientKeyFile", path(client_key_file)),
+            ("clientKeyContent", client_key_json.map(|s| s.to_string())),
+            ("clientKeyPasswordFromFilePath", path(password_file)),
+            (
+                "clientKeyPasswordFromEnvVariable",
+                password_env.map(|s| s.to_string()),
+            ),
+            ("clientKeyPassword", password.map(|s| s.to_string())),
+            ("CaContent", ca_pem.map(|s| s.to_string())),
+            ("kmsCaFile", path(ca_file)),
+            ("keyId", key_id.map(|s| s.to_string())),
+            (
+                "kmsCache",
+                Some(if cache.is_empty() {
+                    "off".to_owned()
+                } else {
+                    cache.to_string()
+                }),
+            ),
+        ] {
+            if let Some(v) = value {
+                pairs.push((name, v));
+            }
+        }
+        let secs = |v: f64, what: &'static str| {
+            if v.is_finite() && v > 0.0 && v < 86_400.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(invalid(py, what))
+            }
+        };
+        let (connect, request) = (
+            secs(
+                connect_timeout,
+                "connect_timeout must be in (0, 86400) seconds",
+            )?,
+            secs(
+                request_timeout,
+                "request_timeout must be in (0, 86400) seconds",
+            )?,
+        );
+        let client = py
+            .detach(|| {
+                AliyunConfig::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+                    .into_instance_builder()
+                    .and_then(|b| {
+                        b.timeouts(connect, request)
+                            .retry(RetryPolicy {
+                                max_attempts: max_attempts.max(1),
+                                ..RetryPolicy::default()
+                            })
+                            .build()
+                    })
+            })
+            .or_raise(py)?;
+        Ok(Self { client })
+    }
+
+    /// From a `.properties` text (see the crate docs: `kmsEndpoint`, `clientKeyFile`,
+    /// `clientKeyPasswordFromFilePath` / `clientKeyPasswordFromEnvVariable`, `kmsCaFile`, ...).
+    #[staticmethod]
+    fn from_properties(py: Python<'_>, text: Str) -> PyResult<Self> {
+        let client = py
+            .detach(|| {
+                AliyunConfig::from_properties(&text)
+                    .and_then(AliyunConfig::into_instance_builder)
+                    .and_then(nacoscrypt_kms_aliyun::AliyunInstanceKmsBuilder::build)
+            })
+            .or_raise(py)?;
+        Ok(Self { client })
+    }
+
+    /// KMS interface: a fresh data key of `spec` and its blob.
+    #[pyo3(signature = (key_id, spec, context = None))]
+    fn generate_data_key<'py>(
+        &self,
+        py: Python<'py>,
+        key_id: Str,
+        spec: Str,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyBytes>, String)> {
+        let spec = KeySpec::parse(&spec)
+            .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
+        let pairs = context_of(context)?;
+        let g = py
+            .detach(|| {
+                self.client
+                    .generate_data_key(&key_id, spec, &core_context(&pairs))
+            })
+            .or_raise(py)?;
+        Ok((PyBytes::new(py, g.plaintext.as_bytes()), g.ciphertext_blob))
+    }
+
+    /// KMS interface: encrypts `plaintext` under `key_id`.
+    #[pyo3(signature = (key_id, plaintext, context = None))]
+    fn encrypt(
+        &self,
+        py: Python<'_>,
+        key_id: Str,
+        plaintext: &[u8],
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let pairs = context_of(context)?;
+        py.detach(|| {
+            self.client
+                .encrypt(&key_id, plaintext, &core_context(&pairs))
+        })
+        .or_raise(py)
+    }
+
+    /// KMS interface: decrypts a blob made under the same `context`.
+    #[pyo3(signature = (blob, context = None))]
+    fn decrypt<'py>(
+        &self,
+        py: Python<'py>,
+        blob: Str,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let pairs = context_of(context)?;
+        let plain = py
+            .detach(|| self.client.decrypt(&blob, &core_context(&pairs)))
+            .or_raise(py)?;
+        Ok(PyBytes::new(py, plain.as_bytes()))
+    }
+
+    /// `{cache_hits, cache_misses, kms_calls, retries}`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.client.stats();
+        let d = PyDict::new(py);
+        d.set_item("cache_hits", s.cache_hits)?;
+        d.set_item("cache_misses", s.cache_misses)?;
+        d.set_item("kms_calls", s.kms_calls)?;
+        d.set_item("retries", s.retries)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "AliyunInstanceKms(client_key_id={:?})",
+            self.client.client_key_id()
+        )
+    }
+}

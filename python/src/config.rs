@@ -72,6 +72,11 @@ fn with_kms<T: Send>(
         // Network calls: always without the interpreter.
         return py.detach(|| f(client)).or_raise(py);
     }
+    #[cfg(feature = "aliyun")]
+    if let Ok(instance) = kms.cast::<crate::aliyun::AliyunInstanceKms>() {
+        let client = &instance.get().client;
+        return py.detach(|| f(client)).or_raise(py);
+    }
     let python_kms = PyKms::new(kms);
     let run = || f(&python_kms);
     let result = if detach { py.detach(run) } else { run() };

@@ -23,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<kms::LocalKms>()?;
     #[cfg(feature = "aliyun")]
     m.add_class::<aliyun::AliyunKms>()?;
+    #[cfg(feature = "aliyun")]
+    m.add_class::<aliyun::AliyunInstanceKms>()?;
     config::register(m)?;
     token::register(m)?;
     Ok(())

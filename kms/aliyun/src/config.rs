@@ -17,6 +17,19 @@
 //! | data-key cache | `kmsCache` = `off` (default), `fallback` or `first` |
 //! | Go's switch | `OpenKMS`: `false` refuses to build a KMS |
 //!
+//!
+//! The KMS instance API ([`into_instance_builder`](AliyunConfig::into_instance_builder)) reads
+//! the endpoint and CA as above, and the ClientKey:
+//!
+//! | setting | accepted names |
+//! |---|---|
+//! | endpoint | as above, and `KMSv3Config.Endpoint` |
+//! | ClientKey JSON file | `clientKeyFile`, `ClientKeyFile`, `clientKeyFilePath` |
+//! | ClientKey JSON text | `clientKeyContent`, `ClientKeyContent`, `KMSv3Config.ClientKeyContent` |
+//! | its password, from a file | `clientKeyPasswordFromFilePath`, `ClientKeyPasswordFromFilePath` |
+//! | its password, from an environment variable | `clientKeyPasswordFromEnvVariable`, `ClientKeyPasswordFromEnvVariable` |
+//! | its password, as text (Go's field) | `KMSv3Config.Password`, `Password`, `clientKeyPassword` |
+//!
 //! Credentials: an access key pair (with a security token: STS) or, with `ramRoleArn`, the role
 //! it assumes; else the ECS RAM role; else [`Provider::default_chain`].
 
@@ -65,6 +78,28 @@ const KEY_ID: &[&str] = &[
     "spring.cloud.nacos.config.kms-key-id",
 ];
 const CA_CONTENT: &[&str] = &["CaContent", "KMSv3Config.CaContent", "kmsCaContent"];
+const CLIENT_KEY_FILE: &[&str] = &["clientKeyFile", "ClientKeyFile", "clientKeyFilePath"];
+const CLIENT_KEY_CONTENT: &[&str] = &[
+    "clientKeyContent",
+    "ClientKeyContent",
+    "KMSv3Config.ClientKeyContent",
+];
+const PASSWORD_FILE: &[&str] = &[
+    "clientKeyPasswordFromFilePath",
+    "ClientKeyPasswordFromFilePath",
+];
+const PASSWORD_ENV: &[&str] = &[
+    "clientKeyPasswordFromEnvVariable",
+    "ClientKeyPasswordFromEnvVariable",
+];
+const PASSWORD: &[&str] = &["KMSv3Config.Password", "Password", "clientKeyPassword"];
+const INSTANCE_ENDPOINT: &[&str] = &[
+    "KMSv3Config.Endpoint",
+    "kmsEndpoint",
+    "KMSConfig.Endpoint",
+    "spring.cloud.nacos.config.kmsEndpoint",
+    "spring.cloud.nacos.config.kms-endpoint",
+];
 
 /// The largest CA certificate file read (`kmsCaFile`).
 pub const MAX_CA_BYTES: usize = 1 << 20;
@@ -213,6 +248,99 @@ impl AliyunConfig {
             Some(_) => return Err(invalid("kmsCache", "must be off, fallback or first")),
         };
         Ok(builder)
+    }
+}
+
+impl AliyunConfig {
+    /// The ClientKey's password: from a file, an environment variable or the text setting.
+    fn client_key_password(&self) -> Result<SecretString> {
+        let invalid =
+            |name: &'static str, reason: &'static str| Error::InvalidSettings { name, reason };
+        if let Some(path) = self.get(PASSWORD_FILE) {
+            let text = nacoscrypt_core::fs::read_text_file(
+                std::path::Path::new(path),
+                4096,
+                "reading the ClientKey password file",
+            )?;
+            return Ok(SecretString::from(
+                text.trim_end_matches(['\r', '\n']).to_owned(),
+            ));
+        }
+        if let Some(var) = self.get(PASSWORD_ENV) {
+            return std::env::var(var).map(SecretString::from).map_err(|_| {
+                invalid(
+                    "clientKeyPasswordFromEnvVariable",
+                    "the named environment variable is not set",
+                )
+            });
+        }
+        self.get(PASSWORD)
+            .map(|p| SecretString::from(p.to_owned()))
+            .ok_or(invalid(
+                "clientKeyPasswordFromFilePath",
+                "no ClientKey password: set clientKeyPasswordFromFilePath or \
+                 clientKeyPasswordFromEnvVariable",
+            ))
+    }
+
+    /// A builder of the KMS instance API client with these settings (endpoint, ClientKey and
+    /// its password, CA, key, cache).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] for a missing endpoint, ClientKey, password or CA; the
+    /// ClientKey's own errors (wrong password, not a PKCS#12).
+    pub fn into_instance_builder(self) -> Result<crate::AliyunInstanceKmsBuilder> {
+        let invalid =
+            |name: &'static str, reason: &'static str| Error::InvalidSettings { name, reason };
+        let endpoint = self.get(INSTANCE_ENDPOINT).ok_or(invalid(
+            "kmsEndpoint",
+            "set kmsEndpoint (or KMSv3Config.Endpoint): the KMS instance's endpoint",
+        ))?;
+        let password = self.client_key_password()?;
+        let client_key = if let Some(json) = self.get(CLIENT_KEY_CONTENT) {
+            crate::ClientKey::from_json(json, &password)?
+        } else if let Some(path) = self.get(CLIENT_KEY_FILE) {
+            crate::ClientKey::from_file(std::path::Path::new(path), &password)?
+        } else {
+            return Err(invalid(
+                "clientKeyFile",
+                "set clientKeyFile (or ClientKeyContent): the ClientKey JSON",
+            ));
+        };
+        let ca = if let Some(pem) = self.get(CA_CONTENT) {
+            pem.to_owned()
+        } else if let Some(path) = self.get(&["kmsCaFile", "caFilePath"]) {
+            nacoscrypt_core::fs::read_text_file(
+                std::path::Path::new(path),
+                MAX_CA_BYTES,
+                "reading the CA file",
+            )
+            .map_err(|_| invalid("kmsCaFile", "cannot read the CA certificate file"))?
+            .as_str()
+            .to_owned()
+        } else {
+            return Err(invalid(
+                "kmsCaFile",
+                "set kmsCaFile (or CaContent): the KMS instance's CA certificate",
+            ));
+        };
+        let mut b = crate::AliyunInstanceKms::builder()
+            .endpoint(endpoint)
+            .client_key(client_key)
+            .ca_pem(ca);
+        if let Some(key) = self.key_id() {
+            b = b.default_key_id(key);
+        }
+        b = match self.get(&["kmsCache"]) {
+            None | Some("off") => b,
+            Some("fallback") => b.cache(CacheSettings::fallback()),
+            Some("first") => b.cache(CacheSettings {
+                mode: crate::CacheMode::First,
+                ..CacheSettings::default()
+            }),
+            Some(_) => return Err(invalid("kmsCache", "must be off, fallback or first")),
+        };
+        Ok(b)
     }
 }
 

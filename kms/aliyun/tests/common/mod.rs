@@ -35,12 +35,24 @@ fn root() -> PathBuf {
     dir
 }
 
-/// The Python with the server's dependencies, if there is one.
+/// The Python with the OpenAPI server's dependencies, if there is one.
 pub(crate) fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NACOSCRYPT_ALIYUN_PY") {
+    venv_python("NACOSCRYPT_ALIYUN_PY", "build/venv-aliyun/bin/python")
+}
+
+/// The Python with the instance API server's dependencies (scripts/aliyun-instance-test-env.sh).
+pub(crate) fn instance_python() -> Option<PathBuf> {
+    venv_python(
+        "NACOSCRYPT_ALIYUN_INSTANCE_PY",
+        "build/venv-dkms/bin/python",
+    )
+}
+
+fn venv_python(var: &str, default: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
         return Some(PathBuf::from(p));
     }
-    let p = root().join("build/venv-aliyun/bin/python");
+    let p = root().join(default);
     p.exists().then_some(p)
 }
 
@@ -104,6 +116,7 @@ impl Server {
 }
 
 static SERVER: OnceLock<Option<Server>> = OnceLock::new();
+static INSTANCE_SERVER: OnceLock<Option<Server>> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The servers (started on first use) and a guard that serializes the tests of this binary:
@@ -112,13 +125,27 @@ pub(crate) fn server() -> Option<(&'static Server, MutexGuard<'static, ()>)> {
     let guard = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let server = SERVER.get_or_init(start).as_ref()?;
+    let server = SERVER
+        .get_or_init(|| start(python(), "aliyun_test_server.py"))
+        .as_ref()?;
     server.reset();
     Some((server, guard))
 }
 
-fn start() -> Option<Server> {
-    let Some(py) = python() else {
+/// The KMS instance API test server (instance_test_server.py), like [`server`].
+pub(crate) fn instance_server() -> Option<(&'static Server, MutexGuard<'static, ()>)> {
+    let guard = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let server = INSTANCE_SERVER
+        .get_or_init(|| start(instance_python(), "instance_test_server.py"))
+        .as_ref()?;
+    server.reset();
+    Some((server, guard))
+}
+
+fn start(python: Option<PathBuf>, script: &str) -> Option<Server> {
+    let Some(py) = python else {
         assert!(
             std::env::var_os("NACOSCRYPT_REQUIRE_SERVERS").is_none(),
             "no Python environment for the Alibaba Cloud KMS test server: run scripts/aliyun-test-env.sh"
@@ -128,10 +155,14 @@ fn start() -> Option<Server> {
         );
         return None;
     };
-    let dir = std::env::temp_dir().join(format!("nacoscrypt-aliyun-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "nacoscrypt-{}-{}",
+        script.trim_end_matches(".py"),
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new(py)
-        .arg(root().join("kms/aliyun/tests/server/aliyun_test_server.py"))
+        .arg(root().join("kms/aliyun/tests/server").join(script))
         .arg("--dir")
         .arg(&dir)
         .stdin(Stdio::piped())
@@ -154,9 +185,22 @@ fn start() -> Option<Server> {
 
 /// Runs an oracle command (the official SDKs) with `input`; its JSON answer.
 pub(crate) fn oracle(command: &str, input: &Value) -> Value {
-    let py = python().unwrap();
+    run_oracle(python().unwrap(), "oracle.py", command, input)
+}
+
+/// Runs an instance oracle command (the official dkms-gcs and transfer SDKs).
+pub(crate) fn instance_oracle(command: &str, input: &Value) -> Value {
+    run_oracle(
+        instance_python().unwrap(),
+        "instance_oracle.py",
+        command,
+        input,
+    )
+}
+
+fn run_oracle(py: PathBuf, script: &str, command: &str, input: &Value) -> Value {
     let mut child = Command::new(py)
-        .arg(root().join("kms/aliyun/tests/server/oracle.py"))
+        .arg(root().join("kms/aliyun/tests/server").join(script))
         .arg(command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
