@@ -120,6 +120,12 @@ PY
 gcc "${CFLAGS[@]}" "${SAN[@]}" ffi/tests/c/test_aliyun.c -o "$WORK/test_aliyun" "${SHARED[@]}"
 "$WORK/test_aliyun" "$ALIYUN_KMS" "$(aliyun_field ca)" "$(aliyun_field other_ca)" "$WORK/aliyun-fixtures.tsv"
 
+step "a KMS 3.0 instance (ClientKey) against the loopback instance server, ASan+UBSan"
+gcc "${CFLAGS[@]}" "${SAN[@]}" ffi/tests/c/test_aliyun_instance.c -o "$WORK/test_aliyun_instance" "${SHARED[@]}"
+inst() { aliyun_field "$1" "$ALIYUN_INSTANCE_JSON"; }
+"$WORK/test_aliyun_instance" "$(inst instance)" "$(inst ca)" "$(inst client_key_good)" \
+    "$(inst client_key_good_password)" "$(inst client_key_expired)" "$(inst client_key_expired_password)"
+
 # ---- install + pkg-config + the README example --------------------------------------------
 step "make install PREFIX=$PREFIX (release build)"
 make --no-print-directory install PREFIX="$PREFIX"

@@ -39,7 +39,12 @@ impl AliyunKms {
         metadata_endpoint = None, ca_pem = None, ca_file = None, credentials_ca_pem = None,
         key_id = None, signature = Str::default(), cache = Str::default(), connect_timeout = 5.0,
         request_timeout = 10.0, max_attempts = 4, max_total = 20.0
-    ))]
+    ),
+    text_signature = "(*, endpoint=None, region=None, vpc=False, access_key_id=None, \
+        access_key_secret=None, security_token=None, role_arn=None, role_session_name=None, \
+        sts_endpoint=None, ram_role_name=None, metadata_endpoint=None, ca_pem=None, ca_file=None, \
+        credentials_ca_pem=None, key_id=None, signature='v3', cache='off', connect_timeout=5.0, \
+        request_timeout=10.0, max_attempts=4, max_total=20.0)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -280,7 +285,7 @@ impl AliyunKms {
 
     /// Checks credentials and the key (an `Encrypt` and `Decrypt` of a test text); returns
     /// `{provider, access_key_id, expires, key_id, key_version_id}`. Never a secret.
-    #[pyo3(signature = (key_id = Str::default()))]
+    #[pyo3(signature = (key_id = Str::default()), text_signature = "(self, /, key_id='')")]
     fn check<'py>(&self, py: Python<'py>, key_id: Str) -> PyResult<Bound<'py, PyDict>> {
         let r = py.detach(|| self.client.check(&key_id)).or_raise(py)?;
         let d = PyDict::new(py);
@@ -328,7 +333,10 @@ impl AliyunInstanceKms {
         *, endpoint, client_key_file = None, client_key_json = None, password_file = None,
         password_env = None, password = None, ca_pem = None, ca_file = None, key_id = None,
         cache = Str::default(), connect_timeout = 5.0, request_timeout = 10.0, max_attempts = 4
-    ))]
+    ),
+    text_signature = "(*, endpoint, client_key_file=None, client_key_json=None, \
+        password_file=None, password_env=None, password=None, ca_pem=None, ca_file=None, \
+        key_id=None, cache='off', connect_timeout=5.0, request_timeout=10.0, max_attempts=4)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
