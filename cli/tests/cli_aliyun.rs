@@ -137,3 +137,54 @@ fn encrypt_decrypt_and_check_with_alibaba_cloud_kms() {
     assert_eq!(code, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn encrypt_decrypt_and_check_with_a_kms_instance() {
+    let Some((s, _g)) = common::instance_server() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("nacoscrypt-cli-instance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let props = dir.join("instance.properties");
+    std::fs::write(
+        &props,
+        format!(
+            "kmsEndpoint={}\nclientKeyFile={}\nclientKeyPasswordFromEnvVariable=CK_PASSWORD\nkmsCaFile={}\n",
+            s.get("instance"),
+            s.get("client_key_good"),
+            s.get("ca")
+        ),
+    )
+    .unwrap();
+    let password = std::fs::read_to_string(s.get("client_key_good_password")).unwrap();
+    let env = [("CK_PASSWORD", password.as_str())];
+    let p = props.to_str().unwrap();
+    let base = ["--kms", "aliyun-instance", "--kms-properties", p];
+    let (code, out, err) = run(
+        &[
+            &base[..],
+            &["config", "encrypt", "--data-id", "cipher-kms-aes-256-x"],
+        ]
+        .concat(),
+        &env,
+        b"password=s3cret",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, plain, err) = run(&[&base[..], &["config", "decrypt"]].concat(), &env, &out);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(plain, b"password=s3cret");
+    let (code, out, err) = run(&[&base[..], &["kms", "check"]].concat(), &env, b"");
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["usable"], true);
+    assert_eq!(
+        report["client_key_id"],
+        s.get("client_key_good_id").as_str()
+    );
+    assert!(!String::from_utf8_lossy(&out).contains(&password));
+    // Without the password variable: a settings error naming it, exit 2.
+    let (code, _, err) = run(&[&base[..], &["kms", "check"]].concat(), &[], b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("environment variable"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
