@@ -67,29 +67,44 @@ def run_rust(quick: bool) -> None:
 def run_kms(quick: bool) -> dict[str, float]:
     """The key-service rows: starts the loopback Alibaba Cloud KMS test server, runs the `kms`
     criterion bench against it and the official Python SDK beside it, in one run."""
-    env_py = subprocess.run(["bash", "scripts/aliyun-test-env.sh"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    with tempfile.TemporaryDirectory() as d:
+    def venv(script: str) -> str:
+        return subprocess.run(["bash", script], cwd=ROOT, check=True, capture_output=True,
+                              text=True).stdout.strip().splitlines()[-1]
+
+    env_py = venv("scripts/aliyun-test-env.sh")
+    dkms_py = venv("scripts/aliyun-instance-test-env.sh")
+    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as d2:
         server = subprocess.Popen(
             [env_py, "kms/aliyun/tests/server/aliyun_test_server.py", "--dir", d],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True)
+        instance = subprocess.Popen(
+            [dkms_py, "kms/aliyun/tests/server/instance_test_server.py", "--dir", d2],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True)
         try:
             ready = server.stdout.readline().strip()
+            ready_instance = instance.stdout.readline().strip()
             cmd = ["cargo", "bench", "--locked", "-p", "nacoscrypt-benches", "--bench", "kms",
                    "--"]
             if quick:
                 cmd += ["--warm-up-time", "0.5", "--measurement-time", "1"]
             print("==", " ".join(cmd), file=sys.stderr, flush=True)
             subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr,
-                           env={**os.environ, "NACOSCRYPT_BENCH_ALIYUN": ready})
-            print("== official Python SDK against the same server", file=sys.stderr, flush=True)
-            out = subprocess.run([env_py, str(ROOT / "benches" / "kms_py_bench.py"), ready],
-                                 cwd=ROOT, check=True, capture_output=True, text=True).stdout
-            return json.loads(out)
+                           env={**os.environ, "NACOSCRYPT_BENCH_ALIYUN": ready,
+                                "NACOSCRYPT_BENCH_ALIYUN_INSTANCE": ready_instance})
+            print("== official Python SDKs against the same servers", file=sys.stderr, flush=True)
+            out = json.loads(subprocess.run(
+                [env_py, str(ROOT / "benches" / "kms_py_bench.py"), ready],
+                cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+            out.update(json.loads(subprocess.run(
+                [dkms_py, str(ROOT / "benches" / "kms_instance_py_bench.py"), ready_instance],
+                cwd=ROOT, check=True, capture_output=True, text=True).stdout))
+            return out
         finally:
-            server.stdin.close()
-            server.wait(timeout=30)
+            for p in (server, instance):
+                p.stdin.close()
+                p.wait(timeout=30)
 
 
 def read_criterion(since: float | None) -> dict[str, float]:
@@ -243,6 +258,8 @@ def build_table(r: dict[str, float]) -> Table:
           "bare keep-alive HTTPS request (floor)", f"{g}/bare_https_keepalive")
     t.add("KMS decrypt, Alibaba Cloud OpenAPI", "", f"{g}/aliyun_openapi",
           "official Python SDK", f"{g}/official_python_sdk")
+    t.add("KMS decrypt, KMS 3.0 instance (ClientKey)", "", f"{g}/aliyun_instance",
+          "official transfer client (Python)", f"{g}/official_transfer_client")
     t.add("KMS decrypt, cache hit", "", f"{g}/aliyun_cache_hit", "local keyring decrypt",
           f"{g}/local_keyring")
     # ----- Python -----

@@ -133,5 +133,48 @@ fn kms(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kms);
+/// The KMS instance API (`NACOSCRYPT_BENCH_ALIYUN_INSTANCE` = its test server's ready line).
+fn instance(c: &mut Criterion) {
+    let Some(s) = std::env::var("NACOSCRYPT_BENCH_ALIYUN_INSTANCE")
+        .ok()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+    else {
+        eprintln!(
+            "kms benches: NACOSCRYPT_BENCH_ALIYUN_INSTANCE is not set (run benches/compare.py)"
+        );
+        return;
+    };
+    let field = |k: &str| s[k].as_str().unwrap().to_owned();
+    let password =
+        SecretString::from(std::fs::read_to_string(field("client_key_good_password")).unwrap());
+    let kms = nacoscrypt_kms_aliyun::AliyunInstanceKms::builder()
+        .endpoint(field("instance"))
+        .client_key(
+            nacoscrypt_kms_aliyun::ClientKey::from_file(
+                field("client_key_good").as_ref(),
+                &password,
+            )
+            .unwrap(),
+        )
+        .ca_pem(std::fs::read_to_string(field("ca")).unwrap())
+        .build()
+        .unwrap();
+    let ctx = Context::new();
+    let blob = kms
+        .generate_data_key("alias/acs/mse", KeySpec::Aes256, &ctx)
+        .unwrap()
+        .ciphertext_blob;
+    let mut g = c.benchmark_group("kms_decrypt_data_key");
+    g.measurement_time(Duration::from_secs(3));
+    g.sample_size(30);
+    g.bench_function("aliyun_instance", |b| {
+        b.iter(|| {
+            kms.decrypt_data_key(black_box(&blob), KeySpec::Aes256, &ctx)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, kms, instance);
 criterion_main!(benches);
