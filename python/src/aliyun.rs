@@ -4,7 +4,6 @@
 use crate::args::Str;
 use crate::errors::{CoreResultExt, to_py_err};
 use crate::kms::{context_of, core_context};
-use nacoscrypt_core::kms::{KeySpec, Kms};
 use nacoscrypt_core::{Error, SecretString};
 use nacoscrypt_kms_aliyun::config::AliyunConfig;
 use nacoscrypt_kms_aliyun::{
@@ -23,6 +22,68 @@ pub(crate) struct AliyunKms {
 
 fn invalid(py: Python<'_>, reason: &'static str) -> PyErr {
     to_py_err(py, &Error::InvalidArgument { reason })
+}
+
+/// The KMS interface methods every key-service class shares (`generate_data_key`,
+/// `encrypt`, `decrypt`, `stats`), written once; the interpreter is released meanwhile.
+mod shared {
+    use super::{context_of, core_context, invalid};
+    use crate::args::Str;
+    use crate::errors::CoreResultExt;
+    use nacoscrypt_core::kms::{KeySpec, Kms};
+    use nacoscrypt_kms_aliyun::Stats;
+    use pyo3::prelude::*;
+    use pyo3::types::{PyBytes, PyDict};
+
+    pub(super) fn generate_data_key<'py>(
+        kms: &(dyn Kms + Sync),
+        py: Python<'py>,
+        key_id: &Str,
+        spec: &Str,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyBytes>, String)> {
+        let spec = KeySpec::parse(spec)
+            .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
+        let pairs = context_of(context)?;
+        let g = py
+            .detach(|| kms.generate_data_key(key_id, spec, &core_context(&pairs)))
+            .or_raise(py)?;
+        Ok((PyBytes::new(py, g.plaintext.as_bytes()), g.ciphertext_blob))
+    }
+
+    pub(super) fn encrypt(
+        kms: &(dyn Kms + Sync),
+        py: Python<'_>,
+        key_id: &Str,
+        plaintext: &[u8],
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let pairs = context_of(context)?;
+        py.detach(|| kms.encrypt(key_id, plaintext, &core_context(&pairs)))
+            .or_raise(py)
+    }
+
+    pub(super) fn decrypt<'py>(
+        kms: &(dyn Kms + Sync),
+        py: Python<'py>,
+        blob: &Str,
+        context: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let pairs = context_of(context)?;
+        let plain = py
+            .detach(|| kms.decrypt(blob, &core_context(&pairs)))
+            .or_raise(py)?;
+        Ok(PyBytes::new(py, plain.as_bytes()))
+    }
+
+    pub(super) fn stats(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("cache_hits", s.cache_hits)?;
+        d.set_item("cache_misses", s.cache_misses)?;
+        d.set_item("kms_calls", s.kms_calls)?;
+        d.set_item("retries", s.retries)?;
+        Ok(d)
+    }
 }
 
 #[pymethods]
@@ -239,16 +300,7 @@ impl AliyunKms {
         spec: Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-        let spec = KeySpec::parse(&spec)
-            .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
-        let pairs = context_of(context)?;
-        let g = py
-            .detach(|| {
-                self.client
-                    .generate_data_key(&key_id, spec, &core_context(&pairs))
-            })
-            .or_raise(py)?;
-        Ok((PyBytes::new(py, g.plaintext.as_bytes()), g.ciphertext_blob))
+        shared::generate_data_key(&self.client, py, &key_id, &spec, context)
     }
 
     /// KMS interface: encrypts `plaintext` (UTF-8 text) under `key_id`.
@@ -260,12 +312,7 @@ impl AliyunKms {
         plaintext: &[u8],
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
-        let pairs = context_of(context)?;
-        py.detach(|| {
-            self.client
-                .encrypt(&key_id, plaintext, &core_context(&pairs))
-        })
-        .or_raise(py)
+        shared::encrypt(&self.client, py, &key_id, plaintext, context)
     }
 
     /// KMS interface: decrypts a blob made under the same `context`.
@@ -276,11 +323,7 @@ impl AliyunKms {
         blob: Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let pairs = context_of(context)?;
-        let plain = py
-            .detach(|| self.client.decrypt(&blob, &core_context(&pairs)))
-            .or_raise(py)?;
-        Ok(PyBytes::new(py, plain.as_bytes()))
+        shared::decrypt(&self.client, py, &blob, context)
     }
 
     /// Checks credentials and the key (an `Encrypt` and `Decrypt` of a test text); returns
@@ -299,13 +342,7 @@ impl AliyunKms {
 
     /// `{cache_hits, cache_misses, kms_calls, retries}`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.client.stats();
-        let d = PyDict::new(py);
-        d.set_item("cache_hits", s.cache_hits)?;
-        d.set_item("cache_misses", s.cache_misses)?;
-        d.set_item("kms_calls", s.kms_calls)?;
-        d.set_item("retries", s.retries)?;
-        Ok(d)
+        shared::stats(py, self.client.stats())
     }
 
     fn __repr__(&self) -> String {
@@ -438,16 +475,7 @@ impl AliyunInstanceKms {
         spec: Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-        let spec = KeySpec::parse(&spec)
-            .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
-        let pairs = context_of(context)?;
-        let g = py
-            .detach(|| {
-                self.client
-                    .generate_data_key(&key_id, spec, &core_context(&pairs))
-            })
-            .or_raise(py)?;
-        Ok((PyBytes::new(py, g.plaintext.as_bytes()), g.ciphertext_blob))
+        shared::generate_data_key(&self.client, py, &key_id, &spec, context)
     }
 
     /// KMS interface: encrypts `plaintext` under `key_id`.
@@ -459,12 +487,7 @@ impl AliyunInstanceKms {
         plaintext: &[u8],
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
-        let pairs = context_of(context)?;
-        py.detach(|| {
-            self.client
-                .encrypt(&key_id, plaintext, &core_context(&pairs))
-        })
-        .or_raise(py)
+        shared::encrypt(&self.client, py, &key_id, plaintext, context)
     }
 
     /// KMS interface: decrypts a blob made under the same `context`.
@@ -475,22 +498,12 @@ impl AliyunInstanceKms {
         blob: Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let pairs = context_of(context)?;
-        let plain = py
-            .detach(|| self.client.decrypt(&blob, &core_context(&pairs)))
-            .or_raise(py)?;
-        Ok(PyBytes::new(py, plain.as_bytes()))
+        shared::decrypt(&self.client, py, &blob, context)
     }
 
     /// `{cache_hits, cache_misses, kms_calls, retries}`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.client.stats();
-        let d = PyDict::new(py);
-        d.set_item("cache_hits", s.cache_hits)?;
-        d.set_item("cache_misses", s.cache_misses)?;
-        d.set_item("kms_calls", s.kms_calls)?;
-        d.set_item("retries", s.retries)?;
-        Ok(d)
+        shared::stats(py, self.client.stats())
     }
 
     fn __repr__(&self) -> String {

@@ -17,24 +17,6 @@
 #define AK "LTAI5tTestAccessKeyId"
 #define SECRET "TestAccessKeySecret0123456789abc"
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  long n;
-  char *buf;
-  if (f == NULL) return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)n + 1);
-  if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf != NULL) buf[n] = 0;
-  fclose(f);
-  return buf;
-}
-
 static nacoscrypt_kms_aliyun_options base_options(const char *endpoint, const char *ca) {
   nacoscrypt_kms_aliyun_options o;
   memset(&o, 0, sizeof o);

@@ -11,24 +11,6 @@
 #include "nacoscrypt.h"
 #include "test_util.h"
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  long n;
-  char *buf;
-  if (f == NULL) return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)n + 1);
-  if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf != NULL) buf[n] = 0;
-  fclose(f);
-  return buf;
-}
-
 int main(int argc, char **argv) {
   nacoscrypt_kms *kms = NULL, *unchanged = (nacoscrypt_kms *)0x1;
   nacoscrypt_kms_aliyun_instance_options o;

@@ -4,6 +4,7 @@
 #define NACOSCRYPT_TEST_UTIL_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nacoscrypt.h"
@@ -61,6 +62,25 @@ static const char *last_message(void) {
   } while (0)
 
 #define CHECK_CSTR(s, want) CHECK_STR((s), (s) ? strlen(s) : 0, (want), strlen(want))
+
+/* The whole file at `path`, NUL-terminated (malloc'd: free it), or NULL. */
+static inline char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  long n;
+  char *buf;
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = (char *)malloc((size_t)n + 1);
+  if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  if (buf != NULL) buf[n] = 0;
+  fclose(f);
+  return buf;
+}
 
 static int test_summary(const char *suite) {
   printf("%s: %d passed, %d failed\n", suite, g_passed, g_failed);
