@@ -57,4 +57,18 @@ put("ffi_nul", b"\x00" + b"a.b.c\x00nacos")
 put("ffi_nul", b"\x01" + b"na\x00cos")
 put("ffi_nul", b"\x02" + b"blob\x00tail")
 put("ffi_nul", b"\x0e" + b"QUJDRA==")
+# Key services: KMS answers (2 status bytes, then the body), credentials, settings, protobuf.
+for status, body in [(200, b'{"KeyId":"k","Plaintext":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","RequestId":"r"}'),
+                     (429, b'{"Code":"Rejected.Throttling","Message":"QPS Limit Exceeded","RequestId":"r"}'),
+                     (200, b'{"Code":"Success","AccessKeyId":"STS.a","AccessKeySecret":"s","SecurityToken":"t","Expiration":"2030-01-01T00:00:00Z"}')]:
+    put("aliyun_response", status.to_bytes(2, "little") + body)
+for text in [b"[default]\ntype = access_key\naccess_key_id = a\naccess_key_secret = b\n",
+             b'{"current":"p","profiles":[{"name":"p","mode":"RamRoleArn","access_key_id":"a","access_key_secret":"b","ram_role_arn":"r"}]}',
+             b"kmsEndpoint=kms.cn-hangzhou.aliyuncs.com\naccessKey=a\nsecretKey=b\nkeyId=alias/k\nkmsCache=fallback\n",
+             b"RegionId=cn-shanghai\nramRoleName=r\nOpenKMS=true\n"]:
+    put("aliyun_settings", text)
+for body in [b"\x0a\x0dalias/acs/mse\x12\x10" + bytes(16) + b"\x1a\x0c" + bytes(12) + b"\x22\x03req",
+             b"\x08\x90\x03\x12\x13Rejected.Throttling\x1a\x04slow\x22\x01r",
+             b'{"KeyId":"KAAP.x","PrivateKeyData":"MIIB"}']:
+    put("aliyun_instance", body)
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")
