@@ -38,38 +38,27 @@ with AAD = the EncryptionContext as canonical JSON (sorted keys, compact, ensure
 absent or empty context = empty AAD), so a context sent with another key order or spacing still
 matches (the real service compares contexts as parsed JSON).
 
-Python 3.9+ (standard library + cryptography + the two signing packages).
+Python 3.9+ (standard library + cryptography + the two signing packages). What this server shares
+with instance_test_server.py (certificates, key store, faults, HTTP plumbing, control API, main
+loop) is in loopback.py, beside this file.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import secrets
-import signal
-import socket
-import ssl
-import struct
 import sys
-import threading
 import time
-import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # The official signing code (see module docstring). aliyunsdkcore's composer keeps its string-
 # to-sign helpers module-private (double underscore, not mangled at module level): getattr.
@@ -77,36 +66,29 @@ from alibabacloud_openapi_util.client import Client as OpenApiUtil
 from aliyunsdkcore.auth.algorithm import sha_hmac1
 from aliyunsdkcore.auth.composer import rpc_signature_composer
 
+# loopback.py (shared with instance_test_server.py) sits beside this file: on sys.path already when
+# this file runs as a script, added here for a test that imports this file by path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+import loopback  # noqa: E402
+from loopback import TIME_FORMAT, ApiError, Key, LoopbackServer, check_enabled, iso, log  # noqa: E402
+
+loopback.LOG_NAME = "aliyun-test-server"
+
 SDKCORE_COMPOSE = getattr(rpc_signature_composer, "__compose_string_to_sign")
 SDKCORE_SIGN = getattr(rpc_signature_composer, "__get_signature")
 
 KMS_VERSION = "2016-01-20"
 STS_VERSION = "2015-04-01"
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_SKEW_SECONDS = 15 * 60
-MAX_BODY = 1 << 20  # a KMS request is small; anything larger is refused
 ENCRYPT_PLAINTEXT_LIMIT = 6144  # the real Encrypt refuses more than 6 KiB
 DEFAULT_ACCOUNT = ("LTAI5tTestAccessKeyId", "TestAccessKeySecret0123456789abc")
 SECRET_PARAMS = {"Signature", "SecurityToken", "OIDCToken", "Plaintext", "AccessKeySecret"}
 
-VERBOSE = False
-
-
-def log(msg: str) -> None:
-    """Everything the server says goes to stderr; stdout carries only the ready line."""
-    try:
-        sys.stderr.write("[aliyun-test-server] %s\n" % msg)
-        sys.stderr.flush()
-    except Exception:
-        pass
-
 
 def utc_now() -> float:
     return time.time()
-
-
-def iso(ts: float) -> str:
-    return time.strftime(TIME_FORMAT, time.gmtime(ts))
 
 
 def parse_iso(text: str) -> Optional[float]:
@@ -118,157 +100,25 @@ def parse_iso(text: str) -> Optional[float]:
 
 
 # --------------------------------------------------------------------------------------------
-# Certificates
+# State shared by every server (one lock; requests are few and small): the keys, faults and
+# request log of loopback.LoopbackState, plus accounts, STS credentials, nonces, OIDC, metadata
 # --------------------------------------------------------------------------------------------
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "libnacoscrypt tests"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _write_pem(path: str, data: bytes, private: bool = False) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-    if private:
-        os.chmod(path, 0o600)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _make_ca(cn: str) -> Tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(_name(cn)).issuer_name(_name(cn))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def _make_leaf(issuer_key: Optional[ec.EllipticCurvePrivateKey],
-               issuer_cert: Optional[x509.Certificate]) -> Tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A server certificate for localhost and 127.0.0.1; self-signed when no issuer is given."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    subject = _name("localhost")
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject)
-               .issuer_name(issuer_cert.subject if issuer_cert is not None else subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(days=1))
-               .not_valid_after(now + datetime.timedelta(days=90))
-               .add_extension(x509.SubjectAlternativeName([
-                   x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                   critical=False)
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                            key_encipherment=False, data_encipherment=False,
-                                            key_agreement=True, key_cert_sign=False, crl_sign=False,
-                                            encipher_only=False, decipher_only=False), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
-    if issuer_cert is not None and issuer_key is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
-        cert = builder.sign(issuer_key, hashes.SHA256())
-    else:
-        cert = builder.sign(key, hashes.SHA256())
-    return key, cert
-
-
-def generate_certificates(directory: str) -> Dict[str, str]:
-    """ca.pem (test CA), server.pem/server-key.pem (signed by it), other-ca.pem (an unrelated CA,
-    for wrong-CA tests) and selfsigned.pem/selfsigned-key.pem. Returns their paths."""
-    os.makedirs(directory, exist_ok=True)
-    paths = {name: os.path.join(directory, name) for name in (
-        "ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "other-ca.pem",
-        "selfsigned.pem", "selfsigned-key.pem")}
-    ca_key, ca_cert = _make_ca("libnacoscrypt test CA")
-    srv_key, srv_cert = _make_leaf(ca_key, ca_cert)
-    _other_key, other_cert = _make_ca("libnacoscrypt unrelated CA")
-    ss_key, ss_cert = _make_leaf(None, None)
-    pem = serialization.Encoding.PEM
-    _write_pem(paths["ca.pem"], ca_cert.public_bytes(pem))
-    _write_pem(paths["ca-key.pem"], _key_pem(ca_key), private=True)
-    _write_pem(paths["server.pem"], srv_cert.public_bytes(pem))
-    _write_pem(paths["server-key.pem"], _key_pem(srv_key), private=True)
-    _write_pem(paths["other-ca.pem"], other_cert.public_bytes(pem))
-    _write_pem(paths["selfsigned.pem"], ss_cert.public_bytes(pem))
-    _write_pem(paths["selfsigned-key.pem"], _key_pem(ss_key), private=True)
-    return paths
-
-
-def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert, key)
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
-
-
-# --------------------------------------------------------------------------------------------
-# State shared by every server (one lock; requests are few and small)
-# --------------------------------------------------------------------------------------------
-
-class ApiError(Exception):
-    """An error answered as the real service does: JSON {RequestId, HostId, Code, Message,
-    Recommend} with an HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__("%s %s: %s" % (status, code, message))
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class Key:
-    def __init__(self, key_id: str, aliases: List[str], state: str) -> None:
-        self.key_id = key_id
-        self.aliases = list(aliases)
-        self.state = state
-        self.versions: List[Tuple[str, bytes]] = []  # (version id, 32-byte AES key), oldest first
-        self.rotate()
-
-    def rotate(self) -> str:
-        vid = str(uuid.uuid4())
-        self.versions.append((vid, AESGCM.generate_key(bit_length=256)))
-        return vid
-
-    @property
-    def current(self) -> Tuple[str, bytes]:
-        return self.versions[-1]
-
-    def to_json(self) -> Dict[str, Any]:
-        return {"key_id": self.key_id, "aliases": self.aliases, "state": self.state,
-                "current_version": self.current[0], "versions": [v for v, _ in self.versions]}
-
 
 class StsCredential:
     def __init__(self, ak: str, secret: str, token: str, expires: float, source: str) -> None:
         self.ak, self.secret, self.token, self.expires, self.source = ak, secret, token, expires, source
 
 
-class State:
+class State(loopback.LoopbackState):
+    FAULT_KINDS = loopback.LoopbackState.FAULT_KINDS | {"expired_credentials"}
+    FAULT_SERVERS = frozenset({"kms", "kms_plain", "kms_selfsigned", "sts", "metadata"})
+    DEFAULT_FAULT_SERVER = "kms"
+
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        super().__init__()  # the lock, keys (the two default ones), faults, request log
         self.accounts: Dict[str, str] = {DEFAULT_ACCOUNT[0]: DEFAULT_ACCOUNT[1]}
         self.sts: Dict[str, StsCredential] = {}
-        self.keys: Dict[str, Key] = {}
-        self.aliases: Dict[str, str] = {}
         self.nonces: Dict[str, float] = {}
-        self.faults: List[Dict[str, Any]] = []
-        self.requests: List[Dict[str, Any]] = []
         self.sts_lifetime = 3600
         self.oidc: List[Dict[str, str]] = [{
             "token": "test-oidc-token",
@@ -278,63 +128,6 @@ class State:
                          "token_put_fails": False, "token_put_status": 403}
         self.imds_tokens: Dict[str, float] = {}
         self.put_key({"key_id": "key-mse-0000-0000-0000-000000000001", "aliases": ["alias/acs/mse"]})
-        self.put_key({"key_id": "key-test-0000-0000-0000-000000000002", "aliases": ["alias/test"]})
-
-    # ---- keys ----
-    def put_key(self, spec: Dict[str, Any]) -> Dict[str, Any]:
-        key_id = spec.get("key_id")
-        if not isinstance(key_id, str) or not key_id or len(key_id) > 128:
-            raise ApiError(400, "InvalidParameter", "key_id must be a non-empty string")
-        with self.lock:
-            if spec.get("delete"):
-                key = self.keys.pop(key_id, None)
-                if key is not None:
-                    for a in key.aliases:
-                        self.aliases.pop(a, None)
-                return {"deleted": key_id}
-            key = self.keys.get(key_id)
-            state = spec.get("state", key.state if key else "Enabled")
-            if state not in ("Enabled", "Disabled", "PendingDeletion"):
-                raise ApiError(400, "InvalidParameter", "state must be Enabled, Disabled or PendingDeletion")
-            if key is None:
-                key = Key(key_id, [], state)
-                self.keys[key_id] = key
-            key.state = state
-            if "aliases" in spec:
-                for a in key.aliases:
-                    self.aliases.pop(a, None)
-                key.aliases = [str(a) for a in spec["aliases"]]
-                for a in key.aliases:
-                    old = self.aliases.get(a)
-                    if old is not None and old != key_id and old in self.keys:
-                        self.keys[old].aliases.remove(a)
-                    self.aliases[a] = key_id
-            if spec.get("rotate"):
-                key.rotate()
-            return key.to_json()
-
-    def resolve_key(self, key_id: str) -> Key:
-        """KeyId may be a key id, an alias (alias/...), or an ARN ending in key/ID or alias/NAME."""
-        with self.lock:
-            ident = key_id
-            if ident.startswith("acs:kms:"):
-                tail = ident.split(":", 5)[-1]
-                ident = tail[len("key/"):] if tail.startswith("key/") else tail
-            if ident in self.aliases:
-                ident = self.aliases[ident]
-            key = self.keys.get(ident)
-            if key is None:
-                raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
-            return key
-
-    def key_by_version(self, version_id: str) -> Tuple[Key, bytes]:
-        with self.lock:
-            for key in self.keys.values():
-                for vid, material in key.versions:
-                    if vid == version_id:
-                        return key, material
-        raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
-
     # ---- credentials ----
     def issue_sts(self, lifetime: int, source: str) -> StsCredential:
         ak = "STS.NT" + secrets.token_hex(12)
@@ -355,49 +148,8 @@ class State:
             self.nonces[nonce] = now + 2 * MAX_SKEW_SECONDS
             return True
 
-    # ---- faults and log ----
-    def take_fault(self, server: str, action: Optional[str]) -> Optional[Dict[str, Any]]:
-        with self.lock:
-            for fault in self.faults:
-                if fault["server"] != server or fault["count"] <= 0:
-                    continue
-                if fault.get("action") and fault["action"] != action:
-                    continue
-                fault["count"] -= 1
-                taken = dict(fault)
-                self.faults = [f for f in self.faults if f["count"] > 0]
-                return taken
-        return None
-
-    def record(self, entry: Dict[str, Any]) -> None:
-        with self.lock:
-            self.requests.append(entry)
-            if len(self.requests) > 5000:
-                del self.requests[:1000]
-
 
 STATE = State()
-
-FAULT_KINDS = {"throttle", "unavailable", "internal", "slow", "reset", "garbage", "truncated",
-               "oversized", "expired_credentials", "hang"}
-SERVER_NAMES = {"kms", "kms_plain", "kms_selfsigned", "sts", "metadata"}
-
-
-def normalize_fault(raw: Any) -> Dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ApiError(400, "InvalidParameter", "a fault is a JSON object")
-    server = raw.get("server", "kms")
-    kind = raw.get("kind")
-    if server not in SERVER_NAMES:
-        raise ApiError(400, "InvalidParameter", "server must be one of %s" % sorted(SERVER_NAMES))
-    if kind not in FAULT_KINDS:
-        raise ApiError(400, "InvalidParameter", "kind must be one of %s" % sorted(FAULT_KINDS))
-    fault: Dict[str, Any] = {"server": server, "kind": kind, "count": int(raw.get("count", 1))}
-    if raw.get("action"):
-        fault["action"] = str(raw["action"])
-    fault["seconds"] = float(raw.get("seconds", 30.0 if kind == "hang" else 2.0))
-    fault["bytes"] = int(raw.get("bytes", 8 << 20))
-    return fault
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,13 +169,6 @@ def canonical_context(raw: Optional[str]) -> bytes:
     if not obj:
         return b""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def check_enabled(key: Key) -> None:
-    if key.state == "Disabled":
-        raise ApiError(400, "Forbidden.KeyNotEnabled", "The specified Key is not enabled.")
-    if key.state == "PendingDeletion":
-        raise ApiError(400, "Forbidden.KeyNotEnabled", "The specified Key is pending deletion.")
 
 
 def kms_seal(key: Key, plaintext: bytes, aad: bytes) -> Tuple[str, str]:
@@ -641,119 +386,28 @@ def authenticate(method: str, pathname: str, query: Dict[str, str], params: Dict
 
 
 # --------------------------------------------------------------------------------------------
-# HTTP plumbing
+# HTTP plumbing: loopback.BaseHandler, answering as the OpenAPI does (JSON errors, upper-case
+# request ids, HEAD dispatched too)
 # --------------------------------------------------------------------------------------------
 
-class LoopbackServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer on 127.0.0.1; optional TLS, handshaken in the connection's thread
-    (a client that connects and never speaks cannot block the accept loop)."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, name: str, handler: type, tls: Optional[ssl.SSLContext]) -> None:
-        self.name = name
-        self.tls = tls
-        super().__init__(("127.0.0.1", 0), handler)
-
-    @property
-    def address(self) -> str:
-        return "127.0.0.1:%d" % self.server_address[1]
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.tls is not None:
-            request.settimeout(10)
-            try:
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as e:
-                if VERBOSE:
-                    log("%s: TLS handshake from %s failed: %s" % (self.name, client_address, e))
-                try:
-                    request.close()
-                except OSError:
-                    pass
-                return
-        self.RequestHandlerClass(request, client_address, self)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, ssl.SSLError, socket.timeout, BrokenPipeError)):
-            return
-        log("%s: unhandled error from %s:\n%s" % (self.name, client_address, traceback.format_exc()))
-
-
-class AbortConnection(Exception):
-    """Raised by a handler that has already dealt with (or dropped) the connection."""
-
-
-class BaseHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
-    # the client's delayed ACK add ~40 ms to every keep-alive answer.
-    disable_nagle_algorithm = True
-    # A garbage request line would otherwise be taken as HTTP/0.9 and answered with a bare body.
-    default_request_version = "HTTP/1.0"
+class BaseHandler(loopback.BaseHandler):
     server_version = "AliyunTestServer/1.0"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections go away eventually
-    server: LoopbackServer
+    state = STATE
+    INTERNAL_FAILURE = "Internal Failure."
 
-    # ---- request reading ----
-    def _read_body(self) -> bytes:
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            chunks = []
-            total = 0
-            while True:
-                line = self.rfile.readline(1024).strip()
-                size = int(line.split(b";")[0], 16)
-                if size == 0:
-                    while self.rfile.readline(1024).strip():
-                        pass
-                    break
-                total += size
-                if total > MAX_BODY:
-                    raise ApiError(413, "InvalidParameter", "The request body is too large.")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(8)
-            return b"".join(chunks)
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        try:
-            n = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise ApiError(400, "InvalidParameter", "Bad Content-Length.")
-        if n < 0 or n > MAX_BODY:
-            self.close_connection = True
-            raise ApiError(413, "InvalidParameter", "The request body is too large.")
-        return self.rfile.read(n)
+    def new_request_id(self) -> str:
+        return str(uuid.uuid4()).upper()
+
+    def body_error(self, reason: str) -> ApiError:
+        if reason == "bad_length":
+            return ApiError(400, "InvalidParameter", "Bad Content-Length.")
+        return ApiError(413, "InvalidParameter", "The request body is too large.")
 
     def _header_lists(self) -> Dict[str, List[str]]:
         out: Dict[str, List[str]] = {}
         for k, v in self.headers.items():
             out.setdefault(k.lower(), []).append(v)
         return out
-
-    # ---- responses ----
-    def _send(self, status: int, body: bytes, content_type: str = "application/json;charset=utf-8",
-              extra: Optional[Dict[str, str]] = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def send_json(self, status: int, obj: Any, request_id: Optional[str] = None) -> None:
-        extra = {"x-acs-request-id": request_id} if request_id else None
-        self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), extra=extra)
 
     def send_api_error(self, err: ApiError, request_id: str) -> None:
         self.send_json(err.status, {
@@ -778,59 +432,8 @@ class BaseHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature is the base class's)
-        if VERBOSE:
-            log("%s %s" % (self.server.name, format % args))
-
-    def abort(self) -> None:
-        """Close the TCP connection abruptly (RST: SO_LINGER 0), no response."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        try:
-            self.connection.close()
-        except OSError:
-            pass
-        raise AbortConnection()
-
-    # ---- dispatch ----
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
     def do_HEAD(self) -> None:
         self._dispatch()
-
-    def _dispatch(self) -> None:
-        request_id = str(uuid.uuid4()).upper()
-        try:
-            self.handle_request(request_id)
-        except AbortConnection:
-            self.close_connection = True
-        except ApiError as err:
-            self.send_api_error(err, request_id)
-        except (ConnectionError, socket.timeout, ssl.SSLError):
-            self.close_connection = True
-        except Exception:
-            log("%s: internal error:\n%s" % (self.server.name, traceback.format_exc()))
-            self.close_connection = True
-            try:
-                self.send_api_error(ApiError(500, "InternalFailure", "Internal Failure."), request_id)
-            except OSError:
-                pass
-
-    def handle_request(self, request_id: str) -> None:
-        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------------------------
@@ -879,61 +482,20 @@ class RpcHandler(BaseHandler):
             STATE.record(entry)
             raise
 
-    def apply_fault(self, fault: Dict[str, Any], entry: Dict[str, Any], request_id: str) -> bool:
-        """Apply a fault; True when the request is fully answered (or dropped)."""
-        kind = fault["kind"]
-        if kind == "slow":
-            time.sleep(fault["seconds"])
-            return False
-        errors = {"throttle": (429, "Rejected.Throttling", "QPS Limit Exceeded"),
-                  "unavailable": (503, "ServiceUnavailableTemporary", "Service Unavailable Temporary."),
-                  "internal": (500, "InternalFailure", "Internal Failure."),
-                  "expired_credentials": (400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")}
-        if kind in errors:
-            raise ApiError(*errors[kind])
-        entry["status"] = 200 if kind in ("garbage", "truncated", "oversized") else None
-        STATE.record(entry)
-        if kind == "reset":
-            self.abort()
-        if kind == "hang":
-            time.sleep(fault["seconds"])
-            self.abort()
-        if kind == "garbage":
-            self._send(200, b"<html><body>this is not JSON</body></html>\n")
-            return True
-        if kind == "truncated":
-            body = json.dumps({"RequestId": request_id, "Plaintext": "truncated"}).encode("utf-8")
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(body) + 100))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            raise AbortConnection()
-        if kind == "oversized":
-            size = max(fault["bytes"], 16)
-            head, tail = b'{"RequestId":"' + request_id.encode("ascii") + b'","Padding":"', b'"}'
-            pad = max(size - len(head) - len(tail), 0)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(head) + pad + len(tail)))
-            self.end_headers()
-            try:
-                self.wfile.write(head)
-                chunk = b"A" * 65536
-                while pad > 0:
-                    self.wfile.write(chunk[: min(pad, len(chunk))])
-                    pad -= min(pad, len(chunk))
-                self.wfile.write(tail)
-            except OSError:
-                self.close_connection = True
-            return True
-        raise ApiError(500, "InternalFailure", "unknown fault %r" % kind)
+    # ---- faults (loopback.BaseHandler.apply_fault, with JSON bodies) ----
+    GARBAGE_BODY = b"<html><body>this is not JSON</body></html>\n"
+
+    def fault_errors(self) -> Dict[str, Tuple[int, str, str]]:
+        errors = super().fault_errors()
+        errors["expired_credentials"] = (400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+        return errors
+
+    def truncated_body(self, request_id: str) -> bytes:
+        return json.dumps({"RequestId": request_id, "Plaintext": "truncated"}).encode("utf-8")
+
+    def oversized_parts(self, request_id: str, size: int) -> Tuple[bytes, int, bytes]:
+        head, tail = b'{"RequestId":"' + request_id.encode("ascii") + b'","Padding":"', b'"}'
+        return head, max(size - len(head) - len(tail), 0), tail
 
     def rpc(self, action: Optional[str], pathname: str, query: Dict[str, str], params: Dict[str, str],
             headers: Dict[str, List[str]], body: bytes, entry: Dict[str, Any],
@@ -1110,59 +672,25 @@ class MetadataHandler(BaseHandler):
 # Control API (plain HTTP JSON, tests only)
 # --------------------------------------------------------------------------------------------
 
-class ControlHandler(BaseHandler):
-    def handle_request(self, request_id: str) -> None:
-        path = urlsplit(self.path).path.rstrip("/") or "/"
-        body = self._read_body()
-        data: Any = None
-        if body:
-            try:
-                data = json.loads(body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise ApiError(400, "InvalidParameter", "the body is not JSON")
-        route: Dict[Tuple[str, str], Callable[[Any], Any]] = {
-            ("GET", "/health"): lambda d: {"ok": True},
-            ("GET", "/requests"): lambda d: {"requests": list(STATE.requests)},
-            ("GET", "/faults"): lambda d: {"faults": list(STATE.faults)},
-            ("POST", "/faults"): self.post_faults,
-            ("POST", "/reset"): self.post_reset,
+
+class ControlHandler(loopback.ControlApi, BaseHandler):
+    """loopback.ControlApi's routes, plus accounts, STS, OIDC and metadata settings."""
+
+    def routes(self) -> Dict[Tuple[str, str], Callable[[Any], Any]]:
+        route = super().routes()
+        route.update({
             ("GET", "/accounts"): lambda d: {"accounts": sorted(STATE.accounts)},
             ("POST", "/accounts"): self.post_accounts,
-            ("GET", "/keys"): lambda d: {"keys": [k.to_json() for k in STATE.keys.values()]},
-            ("POST", "/keys"): lambda d: STATE.put_key(self._obj(d)),
             ("POST", "/sts"): self.post_sts,
             ("POST", "/oidc"): self.post_oidc,
             ("GET", "/metadata"): lambda d: dict(STATE.metadata),
             ("POST", "/metadata"): self.post_metadata,
-        }
-        fn = route.get((self.command, path))
-        if fn is None:
-            raise ApiError(404, "NotFound", "no control route %s %s" % (self.command, path))
-        with STATE.lock:
-            result = fn(data)
-        self.send_json(200, result)
-
-    @staticmethod
-    def _obj(d: Any) -> Dict[str, Any]:
-        if not isinstance(d, dict):
-            raise ApiError(400, "InvalidParameter", "expected a JSON object")
-        return d
-
-    def post_faults(self, d: Any) -> Any:
-        items = d.get("faults") if isinstance(d, dict) and "faults" in d else d
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            raise ApiError(400, "InvalidParameter", "expected a JSON list of faults")
-        faults = [normalize_fault(f) for f in items]
-        STATE.faults.extend(faults)
-        return {"ok": True, "faults": list(STATE.faults)}
+        })
+        return route
 
     def post_reset(self, d: Any) -> Any:
-        STATE.faults.clear()
-        STATE.requests.clear()
         STATE.nonces.clear()
-        return {"ok": True}
+        return super().post_reset(d)
 
     def post_accounts(self, d: Any) -> Any:
         d = self._obj(d)
@@ -1209,19 +737,10 @@ class ControlHandler(BaseHandler):
 # --------------------------------------------------------------------------------------------
 
 def main(argv: Optional[List[str]] = None) -> int:
-    global VERBOSE
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", required=True, help="folder for the generated certificates")
-    ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    ap.add_argument("--no-stdin", action="store_true",
-                    help="do not exit on stdin EOF (manual runs; stop with SIGTERM/Ctrl-C)")
-    args = ap.parse_args(argv)
-    VERBOSE = args.verbose or os.environ.get("ALIYUN_TEST_SERVER_VERBOSE") == "1"
-
-    directory = os.path.abspath(args.dir)
-    paths = generate_certificates(directory)
-    ca_tls = server_tls_context(paths["server.pem"], paths["server-key.pem"])
-    ss_tls = server_tls_context(paths["selfsigned.pem"], paths["selfsigned-key.pem"])
+    args = loopback.parse_args(__doc__, "folder for the generated certificates", argv)
+    paths, _ca_key, _ca_cert = loopback.generate_certificates(os.path.abspath(args.dir), selfsigned=True)
+    ca_tls = loopback.server_tls_context(paths["server.pem"], paths["server-key.pem"])
+    ss_tls = loopback.server_tls_context(paths["selfsigned.pem"], paths["selfsigned-key.pem"])
     servers = {
         "kms": LoopbackServer("kms", KmsHandler, ca_tls),
         "kms_plain": LoopbackServer("kms_plain", KmsHandler, None),
@@ -1230,44 +749,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         "metadata": LoopbackServer("metadata", MetadataHandler, None),
         "control": LoopbackServer("control", ControlHandler, None),
     }
-    for srv in servers.values():
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
-                         name="serve-" + srv.name, daemon=True).start()
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    if not args.no_stdin:
-        def watch_stdin() -> None:
-            try:
-                while os.read(sys.stdin.fileno(), 4096):
-                    pass
-            except Exception:
-                pass
-            stop.set()
-        threading.Thread(target=watch_stdin, name="stdin-eof", daemon=True).start()
-
-    ready = {name: srv.address for name, srv in servers.items()}
+    ready: Dict[str, Any] = {name: srv.address for name, srv in servers.items()}
     ready["metadata"] = "http://" + ready["metadata"]
     ready["control"] = "http://" + ready["control"]
     ready["ca"] = paths["ca.pem"]
     ready["other_ca"] = paths["other-ca.pem"]
-    sys.stdout.write(json.dumps(ready) + "\n")
-    sys.stdout.flush()
-    log("ready: %s" % json.dumps(ready))
-
-    while not stop.wait(0.5):
-        pass
-    # Exit at once: every serving thread is a daemon and the OS closes the sockets; a handler
-    # sleeping in a "hang" or "slow" fault must not keep the process alive.
-    log("stopping")
-    sys.stdout.flush()
-    os._exit(0)
+    loopback.serve(servers, ready, watch_stdin=not args.no_stdin)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,6 @@ QUIRKS found in the official SDKs (the versions pinned in ../instance-requiremen
 from __future__ import annotations
 
 import base64
-import json
 import os
 import sys
 import warnings
@@ -116,16 +115,17 @@ from typing import Any, Callable, Dict, Optional
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # pyOpenSSL's PKCS#12 warning
 
+# The CLI part (usage errors, dispatch, main) is loopback.py's, shared with oracle.py;
+# loopback.py sits beside this file (on sys.path when this file runs as a script; added here
+# for an import by path).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+import loopback  # noqa: E402
 
-def _fail(message: str) -> None:
-    sys.stdout.write(json.dumps({"error": {"code": "OracleUsage", "message": message, "status": None}}) + "\n")
-    sys.exit(2)
 
-
-def _need(inp: Dict[str, Any], name: str) -> Any:
-    if name not in inp:
-        _fail("missing %r" % name)
-    return inp[name]
+_fail = loopback.oracle_fail
+_need = loopback.oracle_need
 
 
 def _password(inp: Dict[str, Any]) -> str:
@@ -350,25 +350,11 @@ COMMANDS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {
 
 def run(command: str, inp: Dict[str, Any]) -> Dict[str, Any]:
     """In-process entry point (the pytest file uses it; the Rust tests use the CLI)."""
-    fn = COMMANDS.get(command)
-    if fn is None:
-        _fail("unknown command %r; one of %s" % (command, ", ".join(sorted(COMMANDS))))
-    return fn(inp)  # type: ignore[misc]
+    return loopback.oracle_run(COMMANDS, command, inp)
 
 
 def main(argv: Optional[list] = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        _fail("usage: instance_oracle.py COMMAND < input.json")
-    try:
-        inp = json.loads(sys.stdin.read() or "{}")
-    except ValueError as e:
-        _fail("stdin is not JSON: %s" % e)
-    if not isinstance(inp, dict):
-        _fail("stdin must be a JSON object")
-    out = run(argv[0], inp)
-    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-    return 0
+    return loopback.oracle_main(COMMANDS, "instance_oracle.py", argv)
 
 
 if __name__ == "__main__":

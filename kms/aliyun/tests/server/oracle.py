@@ -98,17 +98,22 @@ QUIRKS found in the official SDKs (the versions pinned in ../requirements.txt)
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, Callable, Dict, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# The CLI part (usage errors, dispatch, main) is loopback.py's, shared with instance_oracle.py;
+# loopback.py sits beside this file (on sys.path when this file runs as a script; added here
+# for an import by path).
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+import loopback  # noqa: E402
 
-def _fail(message: str) -> None:
-    sys.stdout.write(json.dumps({"error": {"code": "OracleUsage", "message": message, "status": None}}) + "\n")
-    sys.exit(2)
+
+_fail = loopback.oracle_fail
+_need = loopback.oracle_need
 
 
 def _str_map(value: Any, what: str) -> Dict[str, str]:
@@ -117,12 +122,6 @@ def _str_map(value: Any, what: str) -> Dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         _fail("%s must be an object of strings" % what)
     return dict(value)
-
-
-def _need(inp: Dict[str, Any], name: str) -> Any:
-    if name not in inp:
-        _fail("missing %r" % name)
-    return inp[name]
 
 
 # ---- signatures ---------------------------------------------------------------------------
@@ -289,25 +288,11 @@ COMMANDS: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {
 
 def run(command: str, inp: Dict[str, Any]) -> Dict[str, Any]:
     """In-process entry point (the pytest file uses it; the Rust tests use the CLI)."""
-    fn = COMMANDS.get(command)
-    if fn is None:
-        _fail("unknown command %r; one of %s" % (command, ", ".join(sorted(COMMANDS))))
-    return fn(inp)  # type: ignore[misc]
+    return loopback.oracle_run(COMMANDS, command, inp)
 
 
 def main(argv: Optional[list] = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        _fail("usage: oracle.py COMMAND < input.json")
-    try:
-        inp = json.loads(sys.stdin.read() or "{}")
-    except ValueError as e:
-        _fail("stdin is not JSON: %s" % e)
-    if not isinstance(inp, dict):
-        _fail("stdin must be a JSON object")
-    out = run(argv[0], inp)
-    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-    return 0
+    return loopback.oracle_main(COMMANDS, "oracle.py", argv)
 
 
 if __name__ == "__main__":
