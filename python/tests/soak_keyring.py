@@ -2,7 +2,7 @@
 
 Usage: python soak_keyring.py SECONDS DIR
 
-Another process rotates DIR/keyring every 50 ms and after each rotation publishes a config
+Another process rotates DIR/keyring every 50 ms ($NACOSCRYPT_SOAK_ROTATE_MS) and after each rotation publishes a config
 encrypted with the new version in DIR/latest. Meanwhile 8 threads share one long-running
 ``LocalKms`` and mix config encrypt + decrypt (both formats, every scheme), token verify, and
 decrypting the other process's newest config (a version this process has not read yet). The
@@ -42,7 +42,7 @@ while True:
         f.write(s.content + "\\n" + s.encrypted_data_key + "\\n")
     os.rename(tmp, os.path.join(d, "latest"))
     i += 1
-    time.sleep(0.05)
+    time.sleep(float(sys.argv[2]))
 """
 
 
@@ -105,7 +105,10 @@ def main() -> int:
                     errors_seen.append(f"thread {index}: {type(e).__name__}: {e}")
             j += 1
 
-    rotator = subprocess.Popen([sys.executable, "-c", ROTATOR, str(directory)])
+    # Rotation pace: $NACOSCRYPT_SOAK_ROTATE_MS (default 50 ms); a slower pace keeps the keyring
+    # small, so that the resident set measures the library rather than the keyring's growth.
+    pause = int(os.environ.get("NACOSCRYPT_SOAK_ROTATE_MS", "50")) / 1000
+    rotator = subprocess.Popen([sys.executable, "-c", ROTATOR, str(directory), str(pause)])
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
