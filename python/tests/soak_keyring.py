@@ -56,8 +56,10 @@ def main() -> int:
     directory = Path(sys.argv[2])
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "keyring"
-    if path.exists():
-        path.unlink()
+    # A fresh start: no keyring and no config published by an earlier run.
+    for stale in (path, directory / "latest"):
+        if stale.exists():
+            stale.unlink()
     kms = LocalKms.create(path, KEY)
     manager = TokenManager(SecretKey.generate())
     token = manager.issue("soak", now=NOW).token

@@ -203,6 +203,9 @@ int main(int argc, char **argv) {
   if (g_rotate_ms < 1 || g_rotate_ms > 60000) g_rotate_ms = 50;
   if (seconds < 4 || seconds > 3600) seconds = 4;
   snprintf(g_dir, sizeof g_dir, "%s", argv[2]);
+  /* A fresh start: no keyring and no config published by an earlier run. */
+  snprintf(path, sizeof path, "%s/latest", g_dir);
+  unlink(path);
   snprintf(path, sizeof path, "%s/keyring", g_dir);
   unlink(path);
   if (nacoscrypt_keyring_create_file(path, KEY, &keyring) != 0 ||
