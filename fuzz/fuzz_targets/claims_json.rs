@@ -42,6 +42,10 @@ fn oracle(payload: &[u8]) -> Result<Option<(String, Option<i64>)>, ()> {
     let Some(Value::String(sub)) = map.get("sub") else {
         return Ok(None);
     };
+    // The library refuses a subject holding NUL (C callers read it as a C string; issue 12).
+    if sub.contains('\0') {
+        return Ok(None);
+    }
     let exp = match map.get("exp") {
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
