@@ -307,80 +307,43 @@ pub trait Kms {
     }
 }
 
-impl<K: Kms + ?Sized> Kms for &K {
-    fn generate_data_key(
-        &self,
-        key_id: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<GeneratedDataKey> {
-        (**self).generate_data_key(key_id, spec, context)
-    }
-    fn encrypt(&self, key_id: &str, plaintext: &[u8], context: &Context<'_>) -> Result<String> {
-        (**self).encrypt(key_id, plaintext, context)
-    }
-    fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
-        (**self).decrypt(ciphertext_blob, context)
-    }
-    fn decrypt_data_key(
-        &self,
-        ciphertext_blob: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<SecretBytes> {
-        (**self).decrypt_data_key(ciphertext_blob, spec, context)
-    }
+/// `Kms` for pointers to a `Kms`: every method forwards to the pointee, so a `&K`, `Box<K>` or
+/// `Arc<K>` (and `Box<dyn Kms>`) can be handed wherever a `Kms` is taken.
+macro_rules! forward_kms {
+    ($($pointer:ty),+ $(,)?) => {$(
+        impl<K: Kms + ?Sized> Kms for $pointer {
+            fn generate_data_key(
+                &self,
+                key_id: &str,
+                spec: KeySpec,
+                context: &Context<'_>,
+            ) -> Result<GeneratedDataKey> {
+                (**self).generate_data_key(key_id, spec, context)
+            }
+            fn encrypt(
+                &self,
+                key_id: &str,
+                plaintext: &[u8],
+                context: &Context<'_>,
+            ) -> Result<String> {
+                (**self).encrypt(key_id, plaintext, context)
+            }
+            fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
+                (**self).decrypt(ciphertext_blob, context)
+            }
+            fn decrypt_data_key(
+                &self,
+                ciphertext_blob: &str,
+                spec: KeySpec,
+                context: &Context<'_>,
+            ) -> Result<SecretBytes> {
+                (**self).decrypt_data_key(ciphertext_blob, spec, context)
+            }
+        }
+    )+};
 }
 
-impl<K: Kms + ?Sized> Kms for alloc::boxed::Box<K> {
-    fn generate_data_key(
-        &self,
-        key_id: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<GeneratedDataKey> {
-        (**self).generate_data_key(key_id, spec, context)
-    }
-    fn encrypt(&self, key_id: &str, plaintext: &[u8], context: &Context<'_>) -> Result<String> {
-        (**self).encrypt(key_id, plaintext, context)
-    }
-    fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
-        (**self).decrypt(ciphertext_blob, context)
-    }
-    fn decrypt_data_key(
-        &self,
-        ciphertext_blob: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<SecretBytes> {
-        (**self).decrypt_data_key(ciphertext_blob, spec, context)
-    }
-}
-
-impl<K: Kms + ?Sized> Kms for alloc::sync::Arc<K> {
-    fn generate_data_key(
-        &self,
-        key_id: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<GeneratedDataKey> {
-        (**self).generate_data_key(key_id, spec, context)
-    }
-    fn encrypt(&self, key_id: &str, plaintext: &[u8], context: &Context<'_>) -> Result<String> {
-        (**self).encrypt(key_id, plaintext, context)
-    }
-    fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
-        (**self).decrypt(ciphertext_blob, context)
-    }
-    fn decrypt_data_key(
-        &self,
-        ciphertext_blob: &str,
-        spec: KeySpec,
-        context: &Context<'_>,
-    ) -> Result<SecretBytes> {
-        (**self).decrypt_data_key(ciphertext_blob, spec, context)
-    }
-}
+forward_kms!(&K, alloc::boxed::Box<K>, alloc::sync::Arc<K>);
 
 /// Appends lp(`s`) = 4-byte big-endian length ‖ bytes, the framing of every AAD in SPEC 2.
 pub(crate) fn push_lp(aad: &mut Vec<u8>, s: &[u8]) {

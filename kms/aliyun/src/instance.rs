@@ -231,26 +231,7 @@ impl AliyunInstanceKmsBuilder {
         self
     }
 
-    /// Retries (default [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The decrypt-side data-key cache (default off).
-    #[must_use]
-    pub fn cache(mut self, cache: CacheSettings) -> Self {
-        self.cache = cache;
-        self
-    }
-
-    /// The key used when a caller passes an empty key id (default `alias/acs/mse`).
-    #[must_use]
-    pub fn default_key_id(mut self, key_id: impl Into<String>) -> Self {
-        self.default_key_id = key_id.into();
-        self
-    }
+    shared_setters!("`alias/acs/mse`");
 
     /// Builds the client; no request is made yet.
     ///

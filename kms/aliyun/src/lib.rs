@@ -38,6 +38,33 @@
 //! # Ok::<(), nacoscrypt_core::Error>(())
 //! ```
 
+/// The builder setters both Alibaba Cloud clients share, for builders with the fields `retry`,
+/// `cache` and `default_key_id`; `$default_key` names the default key id in the docs.
+macro_rules! shared_setters {
+    ($default_key:literal) => {
+        /// Retries (default [`RetryPolicy::default`]).
+        #[must_use]
+        pub fn retry(mut self, retry: RetryPolicy) -> Self {
+            self.retry = retry;
+            self
+        }
+
+        /// The decrypt-side data-key cache (default off).
+        #[must_use]
+        pub fn cache(mut self, cache: CacheSettings) -> Self {
+            self.cache = cache;
+            self
+        }
+
+        #[doc = concat!("The key used when a caller passes an empty key id (default ", $default_key, ").")]
+        #[must_use]
+        pub fn default_key_id(mut self, key_id: impl Into<String>) -> Self {
+            self.default_key_id = key_id.into();
+            self
+        }
+    };
+}
+
 mod cache;
 pub mod config;
 pub mod credentials;
