@@ -2,30 +2,11 @@
 # The Python environment of the Alibaba Cloud KMS tests (kms/aliyun/tests): the loopback test
 # server, the oracle CLI and the official Alibaba SDKs, in build/venv-aliyun (git-ignored).
 #
-# Idempotent: creates the venv if missing, (re)installs kms/aliyun/tests/requirements.txt
+# See scripts/test-venv.sh. Idempotent: creates the venv if missing, (re)installs kms/aliyun/tests/requirements.txt
 # quietly, and prints the venv's python as the LAST line of stdout, so callers do
 #     PY=$(bash scripts/aliyun-test-env.sh | tail -n 1)
 # Needs only python3 with the venv module and pip (Debian: python3-venv); everything else
 # comes from PyPI. Used by the Rust tests' docs, the C and Python tests, and CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
-venv="$root/build/venv-aliyun"
-req="$root/kms/aliyun/tests/requirements.txt"
-
-if [ ! -x "$venv/bin/python" ]; then
-  echo "== creating $venv" >&2
-  mkdir -p "$root/build"
-  python3 -m venv "$venv"
-fi
-
-# Skip pip when the installed set already matches this requirements file (fast re-runs).
-stamp="$venv/.requirements.sha256"
-want=$( (sha256sum "$req"; "$venv/bin/python" -V 2>&1) | sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "== installing $req" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
-  echo "$want" > "$stamp"
-fi
-
-echo "$venv/bin/python"
+exec bash scripts/test-venv.sh aliyun kms/aliyun/tests/requirements.txt
