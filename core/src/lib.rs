@@ -46,6 +46,7 @@ pub mod error;
 #[cfg(feature = "std")]
 pub mod fs;
 mod gcm;
+mod json;
 pub mod kms;
 pub mod limits;
 mod rng;

@@ -41,8 +41,9 @@ pub mod settings;
 mod sign;
 mod verify;
 
+pub use crate::json::MAX_JSON_DEPTH;
 pub use cache::{MAX_CACHE_ENTRIES, TokenCache};
-pub use claims::{Claims, MAX_JSON_DEPTH};
+pub use claims::Claims;
 pub use identity::{PUBLIC_DEFAULT_IDENTITY_KEY, PUBLIC_DEFAULT_IDENTITY_VALUE, ServerIdentity};
 pub use manager::{AccessToken, DEFAULT_VALIDITY_SECS, LoginResponse, TokenManager};
 pub use refresh::{needs_refresh, refresh_at_ms};
