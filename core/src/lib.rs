@@ -10,6 +10,9 @@
 //!   (AES-GCM bound to the config's data ID, group and tenant).
 //! - [`kms`]: the [`Kms`](kms::Kms) trait every key service implements, and the local keyring
 //!   ([`Keyring`](kms::Keyring)), the embedded default.
+//! - [`properties`]: Java `.properties` files as the Nacos server reads them, with Spring's
+//!   placeholders.
+//! - [`limits`]: every bound the core puts on its inputs, in one table.
 //! - [`token`]: Nacos access tokens (HS256/384/512 JWTs): secret keys decoded as the server does,
 //!   signing, strict verification, rotation, the token cache and the server identity check.
 //!
@@ -49,6 +52,7 @@ mod gcm;
 mod json;
 pub mod kms;
 pub mod limits;
+pub mod properties;
 mod rng;
 pub mod secret;
 pub mod token;

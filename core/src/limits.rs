@@ -37,7 +37,7 @@ pub use crate::config::{
 pub use crate::kms::keyring::{
     MAX_BLOB_LEN, MAX_BLOB_PLAINTEXT_LEN, MAX_KEY_ID_LEN, MAX_KEYRING_LEN,
 };
-pub use crate::token::settings::{
+pub use crate::properties::{
     MAX_EXPANDED_LEN, MAX_PLACEHOLDER_DEPTH, MAX_PLACEHOLDERS, MAX_PROPERTIES_LEN,
 };
 pub use crate::token::{

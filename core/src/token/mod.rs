@@ -42,13 +42,17 @@ mod sign;
 mod verify;
 
 pub use crate::json::MAX_JSON_DEPTH;
+/// Kept at this path for compatibility (the bindings import it from here): the `.properties`
+/// reader is [`crate::properties::Properties`].
+#[doc(hidden)]
+pub use crate::properties::Properties;
 pub use cache::{MAX_CACHE_ENTRIES, TokenCache};
 pub use claims::Claims;
 pub use identity::{PUBLIC_DEFAULT_IDENTITY_KEY, PUBLIC_DEFAULT_IDENTITY_VALUE, ServerIdentity};
 pub use manager::{AccessToken, DEFAULT_VALIDITY_SECS, LoginResponse, TokenManager};
 pub use refresh::{needs_refresh, refresh_at_ms};
 pub use secret::{Algorithm, MAX_SECRET_TEXT_LEN, SecretKey};
-pub use settings::{AuthSettings, Properties};
+pub use settings::AuthSettings;
 pub use verify::{MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
 
 /// The system clock in Unix seconds (0 before the epoch).
