@@ -33,6 +33,7 @@
 
 mod cache;
 mod claims;
+mod hmac;
 mod identity;
 mod manager;
 mod refresh;
