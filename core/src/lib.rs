@@ -54,13 +54,18 @@ pub mod kms;
 pub mod limits;
 pub mod properties;
 mod rng;
-pub mod secret;
+pub mod sensitive;
 pub mod token;
 
 pub use error::{Error, ErrorKind, KmsServiceError, Result};
 
 pub use rand_core::{self, CryptoRng};
-pub use secret::{SecretBytes, SecretString};
+pub use sensitive::{SecretBytes, SecretString};
+
+/// The old name of [`sensitive`], kept for compatibility (`nacoscrypt_core::secret::SecretBytes`
+/// still resolves). Not to be confused with the token secret key, [`token::SecretKey`].
+#[doc(hidden)]
+pub use sensitive as secret;
 
 /// The version of this crate, as `MAJOR.MINOR.PATCH`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
