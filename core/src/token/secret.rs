@@ -81,6 +81,36 @@ impl fmt::Display for Algorithm {
     }
 }
 
+/// Parses an algorithm's JWT name: `HS256`, `HS384` or `HS512`, upper case as in a token
+/// header (the inverse of [`Algorithm::name`] and `Display`). No binding parses one today; the
+/// algorithm normally follows from the key's length ([`Algorithm::for_key_len`]).
+///
+/// ```
+/// use nacoscrypt_core::token::Algorithm;
+/// use nacoscrypt_core::ErrorKind;
+///
+/// assert_eq!("HS384".parse::<Algorithm>()?, Algorithm::Hs384);
+/// let err = "hs256".parse::<Algorithm>().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid argument: algorithm must be \"HS256\", \"HS384\" or \"HS512\""
+/// );
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+impl core::str::FromStr for Algorithm {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or(Error::InvalidArgument {
+                reason: "algorithm must be \"HS256\", \"HS384\" or \"HS512\"",
+            })
+    }
+}
+
 /// Decoded bytes of the two publicly known keys of SPEC 3.1 (both printed in the Nacos docs).
 const PUBLICLY_KNOWN: [&[u8]; 2] = [
     // VGhpc0lzTXlDdXN0b21TZWNyZXRLZXkwMTIzNDU2Nzg=
