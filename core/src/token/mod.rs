@@ -13,8 +13,8 @@
 //! - [`AuthSettings`]: all of the above from a cluster's `application.properties` or the Docker
 //!   image's environment.
 //!
-//! Time comes in from the caller (`now` in Unix seconds, the cache's logins in milliseconds);
-//! with the `std` feature the `*_now` functions read the system clock.
+//! Time comes in from the caller (`now` in Unix seconds, everywhere); with the `std` feature the
+//! `*_now` functions read the system clock.
 //!
 //! # Example
 //! ```
