@@ -50,14 +50,12 @@ pub(crate) fn decode_std_array<const N: usize>(src: &[u8], field: &'static str) 
 }
 
 /// Unpadded URL-safe encoding of `src`, appended to `dst`.
-#[allow(dead_code)] // used by the token module
 pub(crate) fn encode_url_append(src: &[u8], dst: &mut String) {
     URL_SAFE_NO_PAD.encode_append(src, dst);
 }
 
 /// Decodes unpadded URL-safe base64 into uninitialised `dst` (at least `src.len() * 3 / 4`
 /// bytes); returns the decoded bytes, the only part of `dst` written.
-#[allow(dead_code)] // used by the token module
 pub(crate) fn decode_url_into_uninit<'d>(
     src: &[u8],
     dst: &'d mut [MaybeUninit<u8>],
@@ -65,12 +63,6 @@ pub(crate) fn decode_url_into_uninit<'d>(
     URL_SAFE_NO_PAD
         .decode(src, Out::from_uninit_slice(dst))
         .ok()
-}
-
-/// Decodes unpadded URL-safe base64 into `dst` (at least `src.len() * 3 / 4` bytes).
-#[allow(dead_code)] // used by the token module
-pub(crate) fn decode_url_into<'d>(src: &[u8], dst: &'d mut [u8]) -> Option<&'d mut [u8]> {
-    URL_SAFE_NO_PAD.decode(src, Out::from_slice(dst)).ok()
 }
 
 // ---- the Nacos server's lenient decoder ----
@@ -242,11 +234,14 @@ mod tests {
 
     #[test]
     fn url_decoding_is_strict() {
-        let mut buf = [0u8; 8];
-        assert_eq!(decode_url_into(b"AAECAw", &mut buf).unwrap(), &[0, 1, 2, 3]);
-        assert!(decode_url_into(b"AAECAx", &mut buf).is_none());
-        assert!(decode_url_into(b"AAECAw==", &mut buf).is_none());
-        assert!(decode_url_into(b"AAEC+w", &mut buf).is_none());
+        let mut buf = [MaybeUninit::<u8>::uninit(); 8];
+        assert_eq!(
+            decode_url_into_uninit(b"AAECAw", &mut buf).unwrap(),
+            &[0, 1, 2, 3]
+        );
+        assert!(decode_url_into_uninit(b"AAECAx", &mut buf).is_none());
+        assert!(decode_url_into_uninit(b"AAECAw==", &mut buf).is_none());
+        assert!(decode_url_into_uninit(b"AAEC+w", &mut buf).is_none());
     }
 
     fn dec(s: &str) -> Result<Vec<u8>> {

@@ -2,7 +2,7 @@
 //! (Java properties syntax) or from the Docker image's environment names.
 
 use super::{SecretKey, ServerIdentity, TokenManager};
-use crate::properties::{PROPS, parse_bool, parse_seconds, resolve_placeholders};
+use crate::properties::{parse_bool, parse_seconds, resolve_placeholders};
 use crate::{Error, Result, SecretString};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -184,7 +184,7 @@ impl AuthSettings {
             MAX_PROPERTIES_LEN,
             "reading application.properties",
             || Error::InvalidSettings {
-                name: PROPS,
+                name: crate::properties::PROPS,
                 reason: "file too large",
             },
         )?;
