@@ -10,6 +10,9 @@
 //!   (AES-GCM bound to the config's data ID, group and tenant).
 //! - [`kms`]: the [`Kms`](kms::Kms) trait every key service implements, and the local keyring
 //!   ([`Keyring`](kms::Keyring)), the embedded default.
+//! - [`properties`]: Java `.properties` files as the Nacos server reads them, with Spring's
+//!   placeholders.
+//! - [`limits`]: every bound the core puts on its inputs, in one table.
 //! - [`token`]: Nacos access tokens (HS256/384/512 JWTs): secret keys decoded as the server does,
 //!   signing, strict verification, rotation, the token cache and the server identity check.
 //!
@@ -46,16 +49,23 @@ pub mod error;
 #[cfg(feature = "std")]
 pub mod fs;
 mod gcm;
+mod json;
 pub mod kms;
 pub mod limits;
+pub mod properties;
 mod rng;
-pub mod secret;
+pub mod sensitive;
 pub mod token;
 
 pub use error::{Error, ErrorKind, KmsServiceError, Result};
 
 pub use rand_core::{self, CryptoRng};
-pub use secret::{SecretBytes, SecretString};
+pub use sensitive::{SecretBytes, SecretString};
+
+/// The old name of [`sensitive`], kept for compatibility (`nacoscrypt_core::secret::SecretBytes`
+/// still resolves). Not to be confused with the token secret key, [`token::SecretKey`].
+#[doc(hidden)]
+pub use sensitive as secret;
 
 /// The version of this crate, as `MAJOR.MINOR.PATCH`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

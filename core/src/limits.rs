@@ -2,9 +2,10 @@
 //!
 //! Each input that comes from outside (a token, a properties file, a keyring, a stored config, a
 //! KMS blob) has a bound, checked while it is read (before the work it would cause), refused
-//! with the error kind below just past the bound and accepted at it. The constants are
-//! re-exported here from the modules that enforce them; `core/tests/limits.rs` tests each one
-//! at the bound and one past it.
+//! with the error kind below just past the bound and accepted at it. Every bound is re-exported
+//! here from the module that enforces it (its other paths, such as
+//! `nacoscrypt_core::token::MAX_TOKEN_LEN`, stay valid); `core/tests/limits.rs` imports them from
+//! here only and tests each one at the bound and one past it.
 //!
 //! | name | value | what it bounds | where it is enforced | error kind |
 //! |---|---|---|---|---|
@@ -26,6 +27,7 @@
 //! | [`Limits::max_stored_len`] | from the limits: 68,308 (envelope) and 9,564 (direct) characters with [`Limits::NACOS`] | stored config content | every decrypt, before decoding | `ContentTooLarge` ("stored content too large") |
 //! | [`DIRECT_BLOB_OVERHEAD`] | 1,024 bytes | the framing a KMS adds to a direct-scheme blob, in [`Limits::max_stored_len`] | as above | `ContentTooLarge` |
 //! | [`MAX_CACHE_ENTRIES`] | 65,536 | entries in each map of a `TokenCache` | on insertion (the entry expiring first makes room) | none: evicts |
+//! | `LOCK_TIMEOUT` (`std`) | 10 s | the wait for another writer's lock on a keyring file | `KeyringFile` writes | `Io` |
 //!
 //! A [`Limits`] with larger values raises the config limits for a caller that stores more than
 //! Nacos does; the other bounds are fixed.
@@ -34,15 +36,16 @@ pub use crate::config::{
     DIRECT_BLOB_OVERHEAD, Limits, MAX_DIRECT_PLAINTEXT_LEN, MAX_ENCRYPTED_DATA_KEY_LEN,
     MAX_ENVELOPE_PLAINTEXT_LEN,
 };
+pub use crate::json::MAX_JSON_DEPTH;
+#[cfg(feature = "std")]
+pub use crate::kms::LOCK_TIMEOUT;
 pub use crate::kms::keyring::{
     MAX_BLOB_LEN, MAX_BLOB_PLAINTEXT_LEN, MAX_KEY_ID_LEN, MAX_KEYRING_LEN,
 };
-pub use crate::token::settings::{
+pub use crate::properties::{
     MAX_EXPANDED_LEN, MAX_PLACEHOLDER_DEPTH, MAX_PLACEHOLDERS, MAX_PROPERTIES_LEN,
 };
-pub use crate::token::{
-    MAX_CACHE_ENTRIES, MAX_JSON_DEPTH, MAX_PAYLOAD_LEN, MAX_SECRET_TEXT_LEN, MAX_TOKEN_LEN,
-};
+pub use crate::token::{MAX_CACHE_ENTRIES, MAX_PAYLOAD_LEN, MAX_SECRET_TEXT_LEN, MAX_TOKEN_LEN};
 
 #[cfg(test)]
 mod tests {
@@ -75,5 +78,7 @@ mod tests {
             68_308
         );
         assert_eq!(Limits::NACOS.max_stored_len(Scheme::Direct), 9_564);
+        #[cfg(feature = "std")]
+        assert_eq!(LOCK_TIMEOUT, core::time::Duration::from_secs(10));
     }
 }

@@ -10,8 +10,8 @@ use nacoscrypt_core::config::{self, ConfigId, Format, Scheme};
 use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Keyring, Kms};
 use nacoscrypt_core::limits::{
     Limits, MAX_BLOB_LEN, MAX_BLOB_PLAINTEXT_LEN, MAX_ENCRYPTED_DATA_KEY_LEN, MAX_EXPANDED_LEN,
-    MAX_JSON_DEPTH, MAX_KEYRING_LEN, MAX_PAYLOAD_LEN, MAX_PLACEHOLDER_DEPTH, MAX_PLACEHOLDERS,
-    MAX_PROPERTIES_LEN, MAX_SECRET_TEXT_LEN, MAX_TOKEN_LEN,
+    MAX_JSON_DEPTH, MAX_KEY_ID_LEN, MAX_KEYRING_LEN, MAX_PAYLOAD_LEN, MAX_PLACEHOLDER_DEPTH,
+    MAX_PLACEHOLDERS, MAX_PROPERTIES_LEN, MAX_SECRET_TEXT_LEN, MAX_TOKEN_LEN,
 };
 use nacoscrypt_core::token::{AuthSettings, LoginResponse, Properties, SecretKey, TokenManager};
 use nacoscrypt_core::{Error, ErrorKind, SecretBytes};
@@ -524,7 +524,7 @@ fn a_kms_blob_holding_nul_is_never_stored() {
 #[test]
 fn a_keyring_never_grows_past_what_parse_reads() {
     let mut keyring = Keyring::new();
-    let id = "k".repeat(nacoscrypt_core::limits::MAX_KEY_ID_LEN);
+    let id = "k".repeat(MAX_KEY_ID_LEN);
     keyring.add_new_key(&id).unwrap();
     let err = loop {
         if let Err(e) = keyring.rotate(&id) {

@@ -339,26 +339,26 @@ impl rand_core::TryCryptoRng for FixedRng {}
 #[test]
 fn cache_reuses_then_renews() {
     let mut cache = TokenCache::new(manager());
-    let t0 = 1_000_000_000_i64; // ms
-    let first = cache.login("nacos", t0).unwrap();
+    let t0 = 1_000_000_i64; // s
+    let first = cache.issue("nacos", t0).unwrap();
     assert_eq!(first.ttl, 18_000);
     assert_eq!(first.expires_at, 1_000_000 + 18_000);
     // reuse with the remaining TTL
-    let a = cache.login("nacos", t0 + 1_500).unwrap();
+    let a = cache.issue("nacos", t0 + 1).unwrap();
     assert_eq!(a.token, first.token);
-    assert_eq!(a.ttl, 17_998); // 17,998.5 s remain, whole seconds
+    assert_eq!(a.ttl, 17_999);
     assert_eq!(a.expires_at, first.expires_at);
     // just before 90%
-    let b = cache.login("nacos", t0 + 16_200_000 - 1).unwrap();
+    let b = cache.issue("nacos", t0 + 16_200 - 1).unwrap();
     assert_eq!(b.token, first.token);
-    assert_eq!(b.ttl, 1_800);
+    assert_eq!(b.ttl, 1_801);
     // at 90%: renewed
-    let c = cache.login("nacos", t0 + 16_200_000).unwrap();
+    let c = cache.issue("nacos", t0 + 16_200).unwrap();
     assert_ne!(c.token, first.token);
     assert_eq!(c.ttl, 18_000);
     assert_eq!(c.expires_at, 1_000_000 + 16_200 + 18_000);
     // other users get their own
-    let d = cache.login("other", t0).unwrap();
+    let d = cache.issue("other", t0).unwrap();
     assert_ne!(d.token, c.token);
     assert_eq!(
         cache.manager().verify(&d.token, 1_000_000).unwrap().sub,
@@ -367,6 +367,42 @@ fn cache_reuses_then_renews() {
     assert_eq!(cache.login_count(), 2);
     cache.invalidate_user("other");
     assert_eq!(cache.login_count(), 1);
+}
+
+/// 90% of a validity that is not a multiple of ten seconds falls between two seconds: the
+/// cached token is given up at the first whole second from there on.
+#[test]
+fn cache_renews_at_the_first_second_past_90_percent() {
+    let m = TokenManager::new(SecretKey::from_bytes(&KEY32).unwrap())
+        .with_validity(15)
+        .unwrap();
+    let mut cache = TokenCache::new(m);
+    let first = cache.issue("nacos", 100).unwrap();
+    // 90% of 15 s is 13.5 s: still cached at 113, renewed at 114
+    let a = cache.issue("nacos", 113).unwrap();
+    assert_eq!((a.token.as_str(), a.ttl), (first.token.as_str(), 2));
+    assert_ne!(cache.issue("nacos", 114).unwrap().token, first.token);
+}
+
+/// The deprecated `login` takes milliseconds: `issue` at the second they fall in.
+#[test]
+#[allow(deprecated)]
+fn cache_login_is_issue_in_milliseconds() {
+    let mut by_ms = TokenCache::new(manager());
+    let mut by_s = TokenCache::new(manager());
+    for (ms, s) in [
+        (1_000_000_000, 1_000_000),
+        (1_000_001_500, 1_000_001),
+        (1_016_199_999, 1_016_199),
+        (1_016_200_000, 1_016_200),
+    ] {
+        let a = by_ms.login("nacos", ms).unwrap();
+        let b = by_s.issue("nacos", s).unwrap();
+        assert_eq!((a.ttl, a.expires_at), (b.ttl, b.expires_at), "{ms} ms");
+    }
+    // rounded down, also before the epoch
+    let t = by_ms.login("early", -1).unwrap();
+    assert_eq!(t.expires_at, -1 + 18_000);
 }
 
 #[test]
@@ -392,7 +428,7 @@ fn cache_remembers_verified_tokens_and_evicts() {
         .unwrap();
     let mut cache = TokenCache::new(short);
     for i in 0..5 {
-        let tok = cache.login(&format!("u{i}"), 0).unwrap();
+        let tok = cache.issue(&format!("u{i}"), 0).unwrap();
         cache.verify(&tok.token, 0).unwrap();
     }
     assert_eq!((cache.login_count(), cache.verified_count()), (5, 5));
@@ -402,10 +438,10 @@ fn cache_remembers_verified_tokens_and_evicts() {
     assert!(cache.is_empty());
     // automatic sweep on a later call
     for i in 0..5 {
-        let tok = cache.login(&format!("u{i}"), 100_000).unwrap();
+        let tok = cache.issue(&format!("u{i}"), 100).unwrap();
         cache.verify(&tok.token, 100).unwrap();
     }
-    let tok = cache.login("late", 200_000).unwrap();
+    let tok = cache.issue("late", 200).unwrap();
     assert_eq!((cache.login_count(), cache.verified_count()), (1, 0));
     cache.verify(&tok.token, 200).unwrap();
     cache.clear();
@@ -424,7 +460,7 @@ fn cache_is_bounded() {
     }
     assert_eq!(cache.verified_count(), MAX_CACHE_ENTRIES);
     for i in 0..=MAX_CACHE_ENTRIES / 8 {
-        cache.login(&format!("user{i}"), 0).unwrap();
+        cache.issue(&format!("user{i}"), 0).unwrap();
     }
     assert_eq!(cache.login_count(), MAX_CACHE_ENTRIES / 8 + 1);
 }
@@ -807,6 +843,6 @@ fn now_functions_use_the_clock() {
     assert!((t.expires_at - 18_000 - now).abs() <= 2);
     assert_eq!(m.verify_now(&t.token).unwrap().sub, "nacos");
     let mut cache = TokenCache::new(m);
-    let a = cache.login_now("nacos").unwrap();
+    let a = cache.issue_now("nacos").unwrap();
     assert_eq!(cache.verify_now(&a.token).unwrap().sub, "nacos");
 }

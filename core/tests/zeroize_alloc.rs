@@ -327,7 +327,7 @@ fn token_keys_are_wiped() {
                 "nacos"
             );
             let mut cache = TokenCache::new(manager);
-            cache.login("nacos", 1_700_000_000_000).unwrap();
+            cache.issue("nacos", 1_700_000_000).unwrap();
             drop(cache);
             drop(token);
             drop(key);

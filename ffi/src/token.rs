@@ -680,6 +680,8 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_login(
         let cache = unsafe { arg_ref(cache, "cache") }?;
         let username = unsafe { arg_str(username, "username") }?;
         check_out(token_out, "token_out")?;
+        // Until this binding moves to TokenCache::issue (seconds).
+        #[allow(deprecated)]
         let token = cache.with(|c| c.login(username, now_ms))?;
         new_access_token(token_out, token);
         Ok(())
@@ -701,6 +703,8 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_login_now(
         let cache = unsafe { arg_ref(cache, "cache") }?;
         let username = unsafe { arg_str(username, "username") }?;
         check_out(token_out, "token_out")?;
+        // Until this binding moves to TokenCache::issue (seconds).
+        #[allow(deprecated)]
         let token = cache.with(|c| c.login_now(username))?;
         new_access_token(token_out, token);
         Ok(())

@@ -315,7 +315,10 @@ impl PyTokenCache {
     #[pyo3(signature = (username, *, now_ms = None))]
     fn login(&self, py: Python<'_>, username: Str, now_ms: Option<Int>) -> PyResult<PyAccessToken> {
         self.with_cache(|cache| match now_ms {
+            // Until this binding moves to TokenCache::issue (seconds).
+            #[allow(deprecated)]
             Some(Int(now_ms)) => cache.login(&username, now_ms),
+            #[allow(deprecated)]
             None => cache.login_now(&username),
         })
         .map(PyAccessToken)

@@ -154,6 +154,30 @@ impl fmt::Display for Format {
     }
 }
 
+/// Parses the format's name exactly as the bindings accept it: `nacos` or `v1`, lower case
+/// (the inverse of [`Format::as_str`] and `Display`).
+///
+/// ```
+/// use nacoscrypt_core::config::Format;
+/// use nacoscrypt_core::ErrorKind;
+///
+/// assert_eq!("nacos".parse::<Format>()?, Format::Nacos);
+/// assert_eq!("v1".parse::<Format>()?, Format::V1);
+/// let err = "V1".parse::<Format>().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(err.to_string(), "invalid argument: format must be \"nacos\" or \"v1\"");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+impl core::str::FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s).ok_or(Error::InvalidArgument {
+            reason: "format must be \"nacos\" or \"v1\"",
+        })
+    }
+}
+
 /// An encrypted config as Nacos stores it: `content` and `encryptedDataKey`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncryptedConfig {

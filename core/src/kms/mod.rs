@@ -93,6 +93,30 @@ impl fmt::Display for KeySpec {
     }
 }
 
+/// Parses a data key spec exactly as the bindings accept it: `AES_256` or `AES_128`, upper case
+/// (the KMS API's names; the inverse of [`KeySpec::as_str`] and `Display`).
+///
+/// ```
+/// use nacoscrypt_core::kms::KeySpec;
+/// use nacoscrypt_core::ErrorKind;
+///
+/// assert_eq!("AES_256".parse::<KeySpec>()?, KeySpec::Aes256);
+/// assert_eq!("AES_128".parse::<KeySpec>()?, KeySpec::Aes128);
+/// let err = "aes_256".parse::<KeySpec>().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(err.to_string(), "invalid argument: spec must be \"AES_256\" or \"AES_128\"");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+impl core::str::FromStr for KeySpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s).ok_or(Error::InvalidArgument {
+            reason: "spec must be \"AES_256\" or \"AES_128\"",
+        })
+    }
+}
+
 /// A KMS encryption context: a set of string pairs, iterated sorted by name.
 ///
 /// An implementation must bind it to the ciphertext (use it as AAD), so a blob made under one

@@ -14,10 +14,14 @@ const SWEEP_INTERVAL_SECS: i64 = 60;
 
 /// A [`TokenManager`] with the server's token cache in front of it (SPEC 3.4):
 ///
-/// - [`login`](Self::login) returns a user's cached token until 90% of its validity has passed,
+/// - [`issue`](Self::issue) returns a user's cached token until 90% of its validity has passed,
 ///   then signs a new one; the reported TTL is the time remaining;
 /// - [`verify`](Self::verify) remembers verified tokens until they expire;
 /// - expired entries are evicted, and each map holds at most [`MAX_CACHE_ENTRIES`].
+///
+/// Time is in one unit throughout, as for [`TokenManager`]: every `now` is Unix seconds
+/// ([`issue`](Self::issue), [`verify`](Self::verify), [`evict_expired`](Self::evict_expired)).
+/// The deprecated [`login`](Self::login) alone takes milliseconds, rounded down to the second.
 ///
 /// Methods take `&mut self`; share one between threads behind a lock.
 ///
@@ -26,12 +30,12 @@ const SWEEP_INTERVAL_SECS: i64 = 60;
 /// use nacoscrypt_core::token::{SecretKey, TokenCache, TokenManager};
 ///
 /// let mut cache = TokenCache::new(TokenManager::new(SecretKey::from_bytes(&[5u8; 32])?));
-/// let first = cache.login("nacos", 1_000_000)?; // at t = 1,000 s
+/// let first = cache.issue("nacos", 1_000)?; // at t = 1,000 s
 /// assert_eq!(first.ttl, 18_000);
-/// let again = cache.login("nacos", 1_000_000 + 60_000)?; // a minute later: same token
+/// let again = cache.issue("nacos", 1_000 + 60)?; // a minute later: same token
 /// assert_eq!(again.token, first.token);
 /// assert_eq!(again.ttl, 17_940);
-/// let later = cache.login("nacos", 1_000_000 + 16_200_000)?; // 90% of 5 h: a new one
+/// let later = cache.issue("nacos", 1_000 + 16_200)?; // 90% of 5 h: a new one
 /// assert_ne!(later.token, first.token);
 /// assert_eq!(cache.verify(&later.token, 17_200)?.sub, "nacos");
 /// # Ok::<(), nacoscrypt_core::Error>(())
@@ -39,7 +43,7 @@ const SWEEP_INTERVAL_SECS: i64 = 60;
 #[derive(Debug)]
 pub struct TokenCache {
     manager: TokenManager,
-    /// user name → (token, issued at in ms)
+    /// user name → (token, issued at in Unix seconds)
     logins: BTreeMap<String, (AccessToken, i64)>,
     /// token → claims
     verified: BTreeMap<String, Claims>,
@@ -67,32 +71,45 @@ impl TokenCache {
         self.manager
     }
 
-    /// A token for `username` at `now_ms` (Unix milliseconds): the cached one while less than
-    /// 90% of its validity has passed, with its remaining TTL (whole seconds); a new one after.
+    /// A token for `username` at `now` (Unix seconds): the cached one while less than 90% of
+    /// its validity has passed, with its remaining TTL in seconds; a new one (from
+    /// [`TokenManager::issue`]) after.
     ///
     /// # Errors
     /// As [`TokenManager::issue`].
-    pub fn login(&mut self, username: &str, now_ms: i64) -> Result<AccessToken> {
-        let now_secs = now_ms.div_euclid(1000);
-        self.sweep(now_secs);
-        if let Some((token, issued_ms)) = self.logins.get(username) {
-            let validity_ms = i128::from(token.ttl) * 1000;
-            let renew_at = i128::from(*issued_ms) + validity_ms * 9 / 10;
-            if i128::from(now_ms) < renew_at {
-                let remaining_ms = i128::from(token.expires_at) * 1000 - i128::from(now_ms);
+    pub fn issue(&mut self, username: &str, now: i64) -> Result<AccessToken> {
+        self.sweep(now);
+        if let Some((token, issued)) = self.logins.get(username) {
+            // Renewed from issued + 90% of the validity on: compared in tenths of a second, as
+            // 90% of a validity in seconds is a whole number of tenths.
+            let renew_at = i128::from(*issued) * 10 + i128::from(token.ttl) * 9;
+            if i128::from(now) * 10 < renew_at {
+                let remaining = i128::from(token.expires_at) - i128::from(now);
                 let mut cached = token.clone();
-                cached.ttl = u64::try_from(remaining_ms.div_euclid(1000)).unwrap_or(0);
+                cached.ttl = u64::try_from(remaining).unwrap_or(0);
                 return Ok(cached);
             }
         }
-        let token = self.manager.issue(username, now_secs)?;
+        let token = self.manager.issue(username, now)?;
         if !self.logins.contains_key(username) && self.logins.len() >= MAX_CACHE_ENTRIES {
-            self.sweep_now(now_secs);
+            self.sweep_now(now);
             evict_first(&mut self.logins, |(t, _)| t.expires_at);
         }
         self.logins
-            .insert(String::from(username), (token.clone(), now_ms));
+            .insert(String::from(username), (token.clone(), now));
         Ok(token)
+    }
+
+    /// [`issue`](Self::issue) at `now_ms` (Unix milliseconds), rounded down to the second:
+    /// `issue(username, now_ms.div_euclid(1000))`.
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue).
+    #[deprecated(
+        note = "the cache takes Unix seconds throughout: use issue(username, now) with Unix seconds"
+    )]
+    pub fn login(&mut self, username: &str, now_ms: i64) -> Result<AccessToken> {
+        self.issue(username, now_ms.div_euclid(1000))
     }
 
     /// Verifies `token` at `now` (Unix seconds): a token verified before is answered from the
@@ -148,13 +165,23 @@ impl TokenCache {
         self.sweep_now(now);
     }
 
-    /// [`login`](Self::login) at the system clock's time.
+    /// [`issue`](Self::issue) at the system clock's time.
     ///
     /// # Errors
-    /// As [`login`](Self::login).
+    /// As [`issue`](Self::issue).
     #[cfg(feature = "std")]
+    pub fn issue_now(&mut self, username: &str) -> Result<AccessToken> {
+        self.issue(username, super::unix_now_secs())
+    }
+
+    /// The deprecated name of [`issue_now`](Self::issue_now).
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue).
+    #[cfg(feature = "std")]
+    #[deprecated(note = "renamed issue_now, as TokenManager::issue_now")]
     pub fn login_now(&mut self, username: &str) -> Result<AccessToken> {
-        self.login(username, super::unix_now_millis())
+        self.issue_now(username)
     }
 
     /// [`verify`](Self::verify) at the system clock's time.

@@ -1,9 +1,8 @@
 //! [`TokenManager`]: a signing key, older keys that still verify, validity and leeway; the
 //! [`AccessToken`] it issues and the login response JSON the server answers with.
 
-use super::claims::{self, Value};
-use super::sign::push_json_string;
 use super::{Claims, SecretKey};
+use crate::json::{self, Value, push_json_string};
 use crate::{Error, Result};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -267,11 +266,11 @@ impl LoginResponse {
         let mut ttl = None;
         let mut global_admin = false;
         let mut username = None;
-        claims::parse_object(json.as_bytes(), |name, value| {
+        json::parse_object(json.as_bytes(), |name, value| {
             match (value, name) {
                 (Value::Str(s), n) if n.eq_str("accessToken") => token = Some(s),
                 (Value::Num(v), n) if n.eq_str("tokenTtl") => {
-                    ttl = Some(claims::number_to_i64(v).ok_or("tokenTtl out of range")?);
+                    ttl = Some(json::number_to_i64(v).ok_or("tokenTtl out of range")?);
                 }
                 (Value::Bool(b), n) if n.eq_str("globalAdmin") => global_admin = b,
                 (Value::Str(s), n) if n.eq_str("username") => username = Some(s),

@@ -13,8 +13,8 @@
 //! - [`AuthSettings`]: all of the above from a cluster's `application.properties` or the Docker
 //!   image's environment.
 //!
-//! Time comes in from the caller (`now` in Unix seconds, the cache's logins in milliseconds);
-//! with the `std` feature the `*_now` functions read the system clock.
+//! Time comes in from the caller (`now` in Unix seconds, everywhere); with the `std` feature the
+//! `*_now` functions read the system clock.
 //!
 //! # Example
 //! ```
@@ -33,6 +33,7 @@
 
 mod cache;
 mod claims;
+mod hmac;
 mod identity;
 mod manager;
 mod refresh;
@@ -41,13 +42,18 @@ pub mod settings;
 mod sign;
 mod verify;
 
+pub use crate::json::MAX_JSON_DEPTH;
+/// Kept at this path for compatibility (the bindings import it from here): the `.properties`
+/// reader is [`crate::properties::Properties`].
+#[doc(hidden)]
+pub use crate::properties::Properties;
 pub use cache::{MAX_CACHE_ENTRIES, TokenCache};
-pub use claims::{Claims, MAX_JSON_DEPTH};
+pub use claims::Claims;
 pub use identity::{PUBLIC_DEFAULT_IDENTITY_KEY, PUBLIC_DEFAULT_IDENTITY_VALUE, ServerIdentity};
 pub use manager::{AccessToken, DEFAULT_VALIDITY_SECS, LoginResponse, TokenManager};
 pub use refresh::{needs_refresh, refresh_at_ms};
 pub use secret::{Algorithm, MAX_SECRET_TEXT_LEN, SecretKey};
-pub use settings::{AuthSettings, Properties};
+pub use settings::AuthSettings;
 pub use verify::{MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
 
 /// The system clock in Unix seconds (0 before the epoch).

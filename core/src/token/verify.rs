@@ -2,10 +2,10 @@
 //! is read before the signature has been checked, and nothing is allocated but the returned
 //! subject.
 
-use super::claims::{self, Claims, JsonStr, Value};
+use super::claims::{self, Claims};
 use super::{Algorithm, SecretKey};
 use crate::error::Malformed;
-use crate::{Error, Result, b64};
+use crate::{Error, Result, b64, json};
 use core::mem::MaybeUninit;
 use subtle::ConstantTimeEq;
 
@@ -168,11 +168,11 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
     let (sub, exp) = match claims::canonical_claims(json) {
         Some((sub, exp)) => (
             sub,
-            claims::number_to_i64(exp).ok_or(Error::InvalidClaims {
+            json::number_to_i64(exp).ok_or(Error::InvalidClaims {
                 reason: "exp out of the 64-bit range",
             })?,
         ),
-        None => read_claims(json)?,
+        None => claims::read_claims(json)?,
     };
     // A C caller reads the subject as a NUL-terminated string: a NUL would cut it short, so a
     // subject holding one is refused here (and never issued, see `check_subject`).
@@ -191,36 +191,6 @@ pub(crate) fn verify(keys: &[SecretKey], token: &str, now: i64, leeway: u64) -> 
         sub: sub.decode(),
         exp,
     })
-}
-
-/// Reads `sub` and `exp` from a payload (without allocating).
-fn read_claims(json: &[u8]) -> Result<(JsonStr<'_>, i64)> {
-    let mut sub = None;
-    let mut exp = None;
-    claims::parse_object(json, |name, value| {
-        if name.eq_str("sub") {
-            match value {
-                Value::Str(s) => sub = Some(s),
-                _ => return Err("sub is not a string"),
-            }
-        } else if name.eq_str("exp") {
-            match value {
-                Value::Num(n) => {
-                    exp = Some(claims::number_to_i64(n).ok_or("exp out of the 64-bit range")?);
-                }
-                _ => return Err("exp is not a number"),
-            }
-        }
-        Ok(())
-    })
-    .map_err(|reason| Error::InvalidClaims { reason })?;
-    let sub = sub.ok_or(Error::InvalidClaims {
-        reason: "missing sub",
-    })?;
-    let exp = exp.ok_or(Error::InvalidClaims {
-        reason: "missing exp",
-    })?;
-    Ok((sub, exp))
 }
 
 #[cfg(test)]

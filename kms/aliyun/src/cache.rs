@@ -11,15 +11,49 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// When a cached data key is used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CacheMode {
     /// Never cache (the default).
+    #[default]
     Off,
     /// Ask the KMS every time; use a cached key only when the KMS fails (as the Java MSE
     /// extension does), so an outage does not stop configs from decrypting.
     Fallback,
     /// Use a fresh cached key without asking the KMS.
     First,
+}
+
+/// Parses a cache mode as the bindings and the `kmsCache` setting spell it: `off`, `fallback`
+/// or `first`, lower case. An empty or absent setting means the default, [`CacheMode::Off`]
+/// (`CacheMode::default()`); that is the caller's choice, not a spelling parsed here.
+///
+/// ```
+/// use nacoscrypt_kms_aliyun::CacheMode;
+/// use nacoscrypt_core::ErrorKind;
+///
+/// assert_eq!("fallback".parse::<CacheMode>()?, CacheMode::Fallback);
+/// assert_eq!("first".parse::<CacheMode>()?, CacheMode::First);
+/// let err = "Fallback".parse::<CacheMode>().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid argument: cache must be \"off\", \"fallback\" or \"first\""
+/// );
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+impl std::str::FromStr for CacheMode {
+    type Err = nacoscrypt_core::Error;
+
+    fn from_str(s: &str) -> nacoscrypt_core::Result<Self> {
+        match s {
+            "off" => Ok(Self::Off),
+            "fallback" => Ok(Self::Fallback),
+            "first" => Ok(Self::First),
+            _ => Err(nacoscrypt_core::Error::InvalidArgument {
+                reason: "cache must be \"off\", \"fallback\" or \"first\"",
+            }),
+        }
+    }
 }
 
 /// The cache's bounds.
@@ -238,6 +272,29 @@ pub(crate) fn through(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every spelling the Python binding (`cache=`) and `kmsCache` accept today ("" / absent is
+    /// the default, handled by the caller), and nothing else.
+    #[test]
+    fn cache_mode_from_str() {
+        for (text, mode) in [
+            ("off", CacheMode::Off),
+            ("fallback", CacheMode::Fallback),
+            ("first", CacheMode::First),
+        ] {
+            assert_eq!(text.parse::<CacheMode>().unwrap(), mode);
+        }
+        assert_eq!(CacheMode::default(), CacheMode::Off);
+        assert_eq!(CacheSettings::default().mode, CacheMode::default());
+        for bad in ["", "Off", "FIRST", "on", " first", "fallback "] {
+            let err = bad.parse::<CacheMode>().unwrap_err();
+            assert_eq!(
+                err.kind(),
+                nacoscrypt_core::ErrorKind::InvalidArgument,
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn bounded_lru_and_ages() {

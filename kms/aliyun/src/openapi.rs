@@ -28,6 +28,35 @@ pub enum Signature {
     RpcV2,
 }
 
+/// Parses a signature version as the bindings and the `kmsSignatureVersion` setting spell it:
+/// `v3` or `v2`, lower case. An empty or absent setting means the default, [`Signature::V3`]
+/// (`Signature::default()`); that is the caller's choice, not a spelling parsed here.
+///
+/// ```
+/// use nacoscrypt_kms_aliyun::Signature;
+/// use nacoscrypt_core::ErrorKind;
+///
+/// assert_eq!("v3".parse::<Signature>()?, Signature::V3);
+/// assert_eq!("v2".parse::<Signature>()?, Signature::RpcV2);
+/// let err = "V2".parse::<Signature>().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(err.to_string(), "invalid argument: signature must be \"v3\" or \"v2\"");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+impl std::str::FromStr for Signature {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "v3" => Ok(Self::V3),
+            "v2" => Ok(Self::RpcV2),
+            _ => Err(Error::InvalidArgument {
+                reason: "signature must be \"v3\" or \"v2\"",
+            }),
+        }
+    }
+}
+
 /// Where the KMS is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -570,6 +599,23 @@ impl Kms for AliyunKms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every spelling the Python binding (`signature=`) and `kmsSignatureVersion` accept today
+    /// ("" / absent is the default, handled by the caller), and nothing else.
+    #[test]
+    fn signature_from_str() {
+        assert_eq!("v3".parse::<Signature>().unwrap(), Signature::V3);
+        assert_eq!("v2".parse::<Signature>().unwrap(), Signature::RpcV2);
+        assert_eq!(Signature::default(), Signature::V3);
+        for bad in ["", "V3", "v1", "3", " v2", "rpc"] {
+            let err = bad.parse::<Signature>().unwrap_err();
+            assert_eq!(
+                err.kind(),
+                nacoscrypt_core::ErrorKind::InvalidArgument,
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn endpoints() {

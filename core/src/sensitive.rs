@@ -1,4 +1,5 @@
-//! Containers for secrets: wiped on drop, redacted in `Debug`.
+//! Containers for sensitive data: wiped on drop, redacted in `Debug`. (Formerly `secret`,
+//! renamed so that it is not confused with the token secret key, `token::SecretKey`.)
 //!
 //! Decrypted configuration comes back as a [`SecretString`]; raw key material handed between a
 //! KMS and the envelope code travels as [`SecretBytes`]. Both zero their heap buffer when dropped
