@@ -1552,8 +1552,9 @@ nacoscrypt_result nacoscrypt_token_cache_new(const struct nacoscrypt_token_manag
                                              struct nacoscrypt_token_cache **cache_out);
 
 /**
- * A token for `username` at `now_ms` (Unix **milliseconds**): the cached one while less than
- * 90% of its validity has passed (its TTL is then the remaining time), else a new one.
+ * A token for `username` at `now` (Unix **seconds**, like every other time of the cache): the
+ * cached one while less than 90% of its validity has passed (its TTL is then the remaining
+ * time), else a new one.
  *
  * - `token_out`: receives a new access token owned by the caller (free with
  *   `nacoscrypt_access_token_free()`); written only on success.
@@ -1561,16 +1562,39 @@ nacoscrypt_result nacoscrypt_token_cache_new(const struct nacoscrypt_token_manag
  * # Safety
  * `cache` must be a live cache, `username` a NUL-terminated string; `token_out` writable.
  */
+nacoscrypt_result nacoscrypt_token_cache_issue(const struct nacoscrypt_token_cache *cache,
+                                               const char *username,
+                                               int64_t now,
+                                               struct nacoscrypt_access_token **token_out);
+
+/**
+ * `nacoscrypt_token_cache_issue()` at the system clock's time.
+ *
+ * # Safety
+ * As `nacoscrypt_token_cache_issue()`.
+ */
+nacoscrypt_result nacoscrypt_token_cache_issue_now(const struct nacoscrypt_token_cache *cache,
+                                                   const char *username,
+                                                   struct nacoscrypt_access_token **token_out);
+
+/**
+ * **Deprecated**: use `nacoscrypt_token_cache_issue()`, which takes Unix seconds like every
+ * other time of the cache. This is `nacoscrypt_token_cache_issue()` at `now_ms` (Unix
+ * **milliseconds**) rounded down to the second.
+ *
+ * # Safety
+ * As `nacoscrypt_token_cache_issue()`.
+ */
 nacoscrypt_result nacoscrypt_token_cache_login(const struct nacoscrypt_token_cache *cache,
                                                const char *username,
                                                int64_t now_ms,
                                                struct nacoscrypt_access_token **token_out);
 
 /**
- * `nacoscrypt_token_cache_login()` at the system clock's time.
+ * **Deprecated**: the same as `nacoscrypt_token_cache_issue_now()`.
  *
  * # Safety
- * As `nacoscrypt_token_cache_login()`.
+ * As `nacoscrypt_token_cache_issue()`.
  */
 nacoscrypt_result nacoscrypt_token_cache_login_now(const struct nacoscrypt_token_cache *cache,
                                                    const char *username,

@@ -1,7 +1,7 @@
 //! Alibaba Cloud KMS (SPEC 5.1) as an ordinary `nacoscrypt_kms` handle.
 
-use crate::boundary::{arg_ref, arg_str, arg_text, check_out, ffi_call, into_handle, out};
-use crate::error::{FfiError, FfiResult};
+use crate::boundary::{arg_str, arg_struct, arg_text, check_out, out_handle};
+use crate::error::{FfiError, FfiResult, ffi_call};
 use crate::kms::{KmsImpl, nacoscrypt_kms};
 use crate::result::nacoscrypt_result;
 use core::ffi::c_char;
@@ -109,11 +109,8 @@ fn ms(v: u32, default: u64) -> Duration {
 
 fn new_kms(kms_out: *mut *mut nacoscrypt_kms, builder: AliyunKmsBuilder) -> FfiResult {
     let client = builder.build()?;
-    let kms = nacoscrypt_kms {
-        inner: KmsImpl::Aliyun(client),
-    };
     // SAFETY: the caller checked `kms_out`; writable by contract.
-    unsafe { out(kms_out, into_handle(kms)) };
+    unsafe { out_handle(kms_out, KmsImpl::Aliyun(client)) };
     Ok(())
 }
 
@@ -135,7 +132,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_new(
 ) -> nacoscrypt_result {
     ffi_call(|| {
         // SAFETY: forwarded contract.
-        let o = unsafe { arg_ref(options, "options") }?;
+        let o = unsafe { arg_struct(options, "options") }?;
         check_out(kms_out, "kms_out")?;
         if o.struct_size < size_of::<nacoscrypt_kms_aliyun_options>() {
             return Err(FfiError::invalid(
@@ -336,7 +333,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_instance_new(
 ) -> nacoscrypt_result {
     ffi_call(|| {
         // SAFETY: forwarded contract.
-        let o = unsafe { arg_ref(options, "options") }?;
+        let o = unsafe { arg_struct(options, "options") }?;
         check_out(kms_out, "kms_out")?;
         if o.struct_size < size_of::<nacoscrypt_kms_aliyun_instance_options>() {
             return Err(FfiError::invalid(
@@ -401,14 +398,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_instance_new(
             .cache(cache_settings(o.cache));
         let client = builder.build()?;
         // SAFETY: checked above; writable by contract.
-        unsafe {
-            out(
-                kms_out,
-                into_handle(nacoscrypt_kms {
-                    inner: KmsImpl::AliyunInstance(client),
-                }),
-            );
-        }
+        unsafe { out_handle(kms_out, KmsImpl::AliyunInstance(client)) };
         Ok(())
     })
 }
@@ -436,14 +426,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_instance_from_properties(
             .into_instance_builder()?
             .build()?;
         // SAFETY: checked above; writable by contract.
-        unsafe {
-            out(
-                kms_out,
-                into_handle(nacoscrypt_kms {
-                    inner: KmsImpl::AliyunInstance(client),
-                }),
-            );
-        }
+        unsafe { out_handle(kms_out, KmsImpl::AliyunInstance(client)) };
         Ok(())
     })
 }

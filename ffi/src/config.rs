@@ -1,7 +1,7 @@
 //! Configuration encryption (SPEC 2): the data ID picks the scheme, the writer the format.
 
-use crate::boundary::{arg_bytes, arg_ref, arg_str, arg_text, ffi_call, ffi_value};
-use crate::error::{FfiError, FfiResult};
+use crate::boundary::{arg_bytes, arg_ref, arg_str, arg_struct, arg_text, ffi_value};
+use crate::error::{FfiError, FfiResult, ffi_call};
 use crate::kms::nacoscrypt_kms;
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
@@ -86,7 +86,7 @@ fn format_arg(format: nacoscrypt_format) -> FfiResult<Format> {
 /// `id` must be NULL or point to a config id whose strings are NUL-terminated.
 unsafe fn id_arg<'a>(id: *const nacoscrypt_config_id) -> FfiResult<ConfigId<'a>> {
     // SAFETY: forwarded contract (every block below).
-    let id = unsafe { arg_ref(id, "id") }?;
+    let id = unsafe { arg_struct(id, "id") }?;
     Ok(ConfigId::new(
         unsafe { arg_str(id.data_id, "id->data_id") }?,
         unsafe { arg_str(id.group, "id->group") }?,
@@ -227,7 +227,7 @@ pub unsafe extern "C" fn nacoscrypt_config_decrypt_with_limits(
         let id = unsafe { id_arg(id) }?;
         let content = unsafe { arg_text(content, content_len, "content") }?;
         let edk = unsafe { arg_str(encrypted_data_key, "encrypted_data_key") }?;
-        let limits = unsafe { arg_ref(limits, "limits") }?;
+        let limits = unsafe { arg_struct(limits, "limits") }?;
         let limits = Limits {
             envelope: limits.envelope,
             direct: limits.direct,

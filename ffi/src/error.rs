@@ -1,10 +1,10 @@
-//! Errors at the boundary and the per-thread detail of the last failure.
+//! Errors at the boundary and the per-thread detail of the last failure, and [`ffi_call`],
+//! which runs a fallible export inside the boundary and records its error.
 
-use crate::boundary::{ffi_value, out_opt};
+use crate::boundary::{ArgError, ArgProblem, Panicked, catch, ffi_value, out_opt};
 use crate::result::nacoscrypt_result;
 use core::ffi::{CStr, c_char, c_int};
 use core::fmt;
-use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
@@ -83,19 +83,13 @@ impl FfiError {
     }
 
     /// A caught panic, with its message when it has one.
-    pub(crate) fn panic(payload: &(dyn Any + Send)) -> Self {
-        let what = payload
-            .downcast_ref::<&'static str>()
-            .map(|s| Cow::Borrowed(*s))
-            .or_else(|| {
-                payload
-                    .downcast_ref::<String>()
-                    .map(|s| Cow::Owned(s.clone()))
-            })
-            .unwrap_or(Cow::Borrowed("(no message)"));
+    fn panic(panicked: &Panicked) -> Self {
         Self::text(
             nacoscrypt_result::Panic,
-            format!("the library panicked (caught at the boundary; please report it): {what}"),
+            format!(
+                "the library panicked (caught at the boundary; please report it): {}",
+                panicked.message
+            ),
         )
     }
 
@@ -110,6 +104,17 @@ impl From<nacoscrypt_core::Error> for FfiError {
         Self {
             code: nacoscrypt_result::from_kind(e.kind()),
             detail: Detail::Core(e),
+        }
+    }
+}
+
+impl From<ArgError> for FfiError {
+    fn from(e: ArgError) -> Self {
+        match e.problem {
+            ArgProblem::Null => Self::null(e.name),
+            ArgProblem::Length => Self::length(e.name),
+            ArgProblem::Utf8 => Self::utf8(e.name),
+            ArgProblem::Unaligned => Self::invalid(e.name, "is not aligned"),
         }
     }
 }
@@ -130,8 +135,19 @@ thread_local! {
     static PENDING_KMS_CODE: Cell<c_int> = const { Cell::new(0) };
 }
 
+/// Runs a fallible export body: clears the thread's last error, catches any panic
+/// (`NACOSCRYPT_RESULT_PANIC`), and records the error of a failure.
+pub(crate) fn ffi_call(f: impl FnOnce() -> FfiResult) -> nacoscrypt_result {
+    clear_last_error();
+    match catch(f) {
+        Ok(Ok(())) => nacoscrypt_result::Ok,
+        Ok(Err(e)) => store_last_error(e),
+        Err(panicked) => store_last_error(FfiError::panic(&panicked)),
+    }
+}
+
 /// Forgets the last error of this thread (on entry of every fallible function).
-pub(crate) fn clear_last_error() {
+fn clear_last_error() {
     let _ = PENDING_KMS_CODE.try_with(|c| c.set(0));
     let _ = LAST_ERROR.try_with(|l| {
         if let Ok(mut l) = l.try_borrow_mut()
@@ -143,7 +159,7 @@ pub(crate) fn clear_last_error() {
 }
 
 /// Records `error` as this thread's last error and returns its code.
-pub(crate) fn store_last_error(error: FfiError) -> nacoscrypt_result {
+fn store_last_error(error: FfiError) -> nacoscrypt_result {
     let code = error.code();
     let kms_code = PENDING_KMS_CODE
         .try_with(|c| c.replace(0))
@@ -273,7 +289,6 @@ fn nacos_message_cstr(m: &str) -> Option<&'static CStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::boundary::ffi_call;
     use nacoscrypt_core::Error;
     use nacoscrypt_core::error::Malformed;
 
@@ -337,6 +352,53 @@ mod tests {
             let _ = ffi_call(|| Err(e.into()));
             let m = unsafe { CStr::from_ptr(nacoscrypt_last_error_nacos_message()) };
             assert_eq!(m.to_str().ok(), want);
+        }
+    }
+
+    #[test]
+    fn panics_are_caught_and_reported() {
+        let r = ffi_call(|| {
+            #[allow(clippy::panic)]
+            {
+                panic!("boom")
+            }
+        });
+        assert_eq!(r, nacoscrypt_result::Panic);
+        assert_eq!(nacoscrypt_last_error_code(), nacoscrypt_result::Panic);
+        assert_eq!(
+            message(),
+            "the library panicked (caught at the boundary; please report it): boom"
+        );
+        let r = ffi_call(|| std::panic::panic_any(String::from("owned boom")));
+        assert_eq!(r, nacoscrypt_result::Panic);
+        let r = ffi_call(|| std::panic::panic_any(7_u8));
+        assert_eq!(r, nacoscrypt_result::Panic);
+    }
+
+    #[test]
+    fn argument_errors_have_their_codes() {
+        let cases = [
+            (ArgProblem::Null, nacoscrypt_result::NullPointer, "is NULL"),
+            (
+                ArgProblem::Length,
+                nacoscrypt_result::InvalidLength,
+                "has an impossible length",
+            ),
+            (
+                ArgProblem::Utf8,
+                nacoscrypt_result::InvalidUtf8Input,
+                "is not valid UTF-8",
+            ),
+            (
+                ArgProblem::Unaligned,
+                nacoscrypt_result::InvalidArgument,
+                "is not aligned",
+            ),
+        ];
+        for (problem, code, text) in cases {
+            let r = ffi_call(|| Err(ArgError { name: "x", problem }.into()));
+            assert_eq!(r, code);
+            assert!(message().starts_with(&format!("argument `x` {text}")));
         }
     }
 }

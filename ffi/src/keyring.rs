@@ -1,9 +1,9 @@
 //! The local keyring (SPEC 2.4): a KMS in a text file.
 
 use crate::boundary::{
-    arg_ref, arg_str, arg_text, check_out, ffi_call, free_handle, into_handle, out,
+    Castable, OwnershipBox, arg_ref, arg_str, arg_text, check_out, free_handle, out, out_handle,
 };
-use crate::error::{FfiError, FfiResult};
+use crate::error::{FfiError, FfiResult, ffi_call};
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
 use core::ffi::c_char;
@@ -25,7 +25,12 @@ use std::sync::Arc;
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct nacoscrypt_keyring {
-    pub(crate) inner: KeyringSource,
+    _private: [u8; 0],
+}
+
+impl Castable for nacoscrypt_keyring {
+    type Ownership = OwnershipBox;
+    type RustType = KeyringSource;
 }
 
 /// What a keyring handle holds: fixed keys, or a file it follows.
@@ -71,13 +76,13 @@ unsafe fn arg_path(ptr: *const c_char, name: &'static str) -> FfiResult<PathBuf>
     #[cfg(not(unix))]
     {
         // SAFETY: forwarded contract.
-        unsafe { arg_str(ptr, name) }.map(PathBuf::from)
+        Ok(PathBuf::from(unsafe { arg_str(ptr, name) }?))
     }
 }
 
-fn new_keyring(out_ptr: *mut *mut nacoscrypt_keyring, inner: KeyringSource) {
+fn new_keyring(out_ptr: *mut *mut nacoscrypt_keyring, keyring: KeyringSource) {
     // SAFETY: callers checked `out_ptr` with `check_out`; writable by contract.
-    unsafe { out(out_ptr, into_handle(nacoscrypt_keyring { inner })) }
+    unsafe { out_handle(out_ptr, keyring) }
 }
 
 /// Loads the keyring file at `path` (SPEC 2.4). The file must not be accessible to its group or
@@ -215,7 +220,7 @@ pub unsafe extern "C" fn nacoscrypt_keyring_reload(
     ffi_call(|| {
         // SAFETY: forwarded contract.
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
-        let changed = match &keyring.inner {
+        let changed = match keyring {
             KeyringSource::File(file) => file.reload()?,
             KeyringSource::Text(_) => false,
         };
@@ -241,7 +246,7 @@ pub unsafe extern "C" fn nacoscrypt_keyring_key_count(
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
         check_out(count_out, "count_out")?;
         // SAFETY: checked, writable by contract.
-        unsafe { out(count_out, keyring.inner.current().key_ids().len()) };
+        unsafe { out(count_out, keyring.current().key_ids().len()) };
         Ok(())
     })
 }
@@ -265,7 +270,7 @@ pub unsafe extern "C" fn nacoscrypt_keyring_key_id(
         // SAFETY: forwarded contract.
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
         let target = StringOut::new(key_id_out, key_id_len_out, "key_id_out")?;
-        let current = keyring.inner.current();
+        let current = keyring.current();
         let ids = current.key_ids();
         let id = ids
             .get(index)
@@ -297,7 +302,7 @@ pub unsafe extern "C" fn nacoscrypt_keyring_primary_version(
         // SAFETY: forwarded contract.
         let key_id = unsafe { arg_str(key_id, "key_id") }?;
         let target = StringOut::new(version_out, version_len_out, "version_out")?;
-        let current = keyring.inner.current();
+        let current = keyring.current();
         let version = current
             .primary_version(key_id)
             .ok_or(nacoscrypt_core::Error::UnknownKeyId)?;

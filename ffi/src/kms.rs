@@ -1,10 +1,10 @@
 //! KMS handles (SPEC 2.3): the local keyring, or the caller's own KMS through C callbacks.
 
 use crate::boundary::{
-    arg_array, arg_bytes, arg_ref, arg_str, arg_text, check_out, ffi_call, free_handle,
-    into_handle, out,
+    Castable, OwnershipBox, OwnershipRef, arg_array, arg_bytes, arg_mut, arg_ref, arg_str,
+    arg_struct, arg_text, check_out, free_handle, lend_mut, out_handle,
 };
-use crate::error::{FfiError, FfiResult, set_pending_kms_code};
+use crate::error::{FfiError, FfiResult, ffi_call, set_pending_kms_code};
 use crate::keyring::{KeyringSource, nacoscrypt_keyring};
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
@@ -109,8 +109,19 @@ pub struct nacoscrypt_kms_callbacks {
 /// Where a KMS callback puts its results, through the `nacoscrypt_kms_output_set_*()`
 /// functions. Owned by the library; valid only during the callback.
 #[allow(non_camel_case_types)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct nacoscrypt_kms_output {
+    _private: [u8; 0],
+}
+
+impl Castable for nacoscrypt_kms_output {
+    type Ownership = OwnershipRef;
+    type RustType = KmsOutput;
+}
+
+/// What a callback has set so far.
+#[derive(Debug, Default)]
+pub(crate) struct KmsOutput {
     plaintext: Option<SecretBytes>,
     blob: Option<String>,
     message: Option<String>,
@@ -130,8 +141,8 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_plaintext(
     len: usize,
 ) -> nacoscrypt_result {
     ffi_call(|| {
-        // SAFETY: the live output of the running callback, by contract.
-        let output = unsafe { out.as_mut() }.ok_or(FfiError::null("out"))?;
+        // SAFETY: the output lent to the running callback, by contract.
+        let output = unsafe { arg_mut(out, "out") }?;
         // SAFETY: forwarded contract.
         let bytes = unsafe { arg_bytes(bytes, len, "bytes") }?;
         output.plaintext = Some(SecretBytes::copy_from(bytes));
@@ -155,8 +166,8 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_ciphertext_blob(
     len: usize,
 ) -> nacoscrypt_result {
     ffi_call(|| {
-        // SAFETY: the live output of the running callback, by contract.
-        let output = unsafe { out.as_mut() }.ok_or(FfiError::null("out"))?;
+        // SAFETY: the output lent to the running callback, by contract.
+        let output = unsafe { arg_mut(out, "out") }?;
         // SAFETY: forwarded contract.
         let blob = unsafe { arg_text(blob, len, "blob") }?;
         if blob.contains('\0') {
@@ -179,8 +190,8 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_error_message(
     message: *const c_char,
 ) -> nacoscrypt_result {
     ffi_call(|| {
-        // SAFETY: the live output of the running callback, by contract.
-        let output = unsafe { out.as_mut() }.ok_or(FfiError::null("out"))?;
+        // SAFETY: the output lent to the running callback, by contract.
+        let output = unsafe { arg_mut(out, "out") }?;
         if message.is_null() {
             return Err(FfiError::null("message"));
         }
@@ -270,9 +281,9 @@ impl CallbackKms {
     fn run(
         op: &'static str,
         call: impl FnOnce(*mut nacoscrypt_kms_output) -> c_int,
-    ) -> Result<nacoscrypt_kms_output> {
-        let mut output = nacoscrypt_kms_output::default();
-        let code = call(&mut output);
+    ) -> Result<KmsOutput> {
+        let mut output = KmsOutput::default();
+        let code = call(lend_mut(&mut output));
         if code != 0 {
             set_pending_kms_code(code);
             let message = output.message.take();
@@ -390,9 +401,15 @@ impl Kms for CallbackKms {
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct nacoscrypt_kms {
-    pub(crate) inner: KmsImpl,
+    _private: [u8; 0],
 }
 
+impl Castable for nacoscrypt_kms {
+    type Ownership = OwnershipBox;
+    type RustType = KmsImpl;
+}
+
+/// What a KMS handle holds.
 #[derive(Debug)]
 pub(crate) enum KmsImpl {
     Keyring(KeyringSource),
@@ -403,10 +420,10 @@ pub(crate) enum KmsImpl {
     AliyunInstance(nacoscrypt_kms_aliyun::AliyunInstanceKms),
 }
 
-impl nacoscrypt_kms {
+impl KmsImpl {
     /// The KMS as the core's trait object.
     pub(crate) fn as_dyn(&self) -> &dyn Kms {
-        match &self.inner {
+        match self {
             KmsImpl::Keyring(k) => k.as_kms(),
             KmsImpl::Callbacks(c) => c,
             #[cfg(feature = "aliyun")]
@@ -434,11 +451,8 @@ pub unsafe extern "C" fn nacoscrypt_kms_from_keyring(
         // SAFETY: forwarded contract.
         let keyring = unsafe { arg_ref(keyring, "keyring") }?;
         check_out(kms_out, "kms_out")?;
-        let kms = nacoscrypt_kms {
-            inner: KmsImpl::Keyring(keyring.inner.clone()),
-        };
         // SAFETY: checked, writable by contract.
-        unsafe { out(kms_out, into_handle(kms)) };
+        unsafe { out_handle(kms_out, KmsImpl::Keyring(keyring.clone())) };
         Ok(())
     })
 }
@@ -460,7 +474,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_from_callbacks(
 ) -> nacoscrypt_result {
     ffi_call(|| {
         // SAFETY: forwarded contract.
-        let callbacks = *unsafe { arg_ref(callbacks, "callbacks") }?;
+        let callbacks = *unsafe { arg_struct(callbacks, "callbacks") }?;
         check_out(kms_out, "kms_out")?;
         if callbacks.generate_data_key.is_none()
             && callbacks.encrypt.is_none()
@@ -468,11 +482,9 @@ pub unsafe extern "C" fn nacoscrypt_kms_from_callbacks(
         {
             return Err(FfiError::invalid("callbacks", "has no callback set"));
         }
-        let kms = nacoscrypt_kms {
-            inner: KmsImpl::Callbacks(CallbackKms { callbacks }),
-        };
+        let kms = KmsImpl::Callbacks(CallbackKms { callbacks });
         // SAFETY: checked, writable by contract.
-        unsafe { out(kms_out, into_handle(kms)) };
+        unsafe { out_handle(kms_out, kms) };
         Ok(())
     })
 }

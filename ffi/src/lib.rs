@@ -26,8 +26,13 @@
 // A C ABI cannot be written without `unsafe`: raw pointers from C are read and written, and
 // handles are moved through `Box::into_raw` / `Box::from_raw`. The workspace denies unsafe code;
 // this crate alone allows it, keeps every unsafe operation in small documented helpers
-// (`boundary`, `string`) or behind a `// SAFETY:` comment, and wraps every export in
+// (`boundary`, `string`, `getter`) or behind a `// SAFETY:` comment, and wraps every export in
 // `catch_unwind`.
+//
+// The modules form layers, each importing only from those below it:
+//   live (testing only) < boundary (panics, arguments, handles) < result (codes)
+//   < error (`FfiError`, the last error, `ffi_call`) < string, getter, testing
+//   < keyring < kms < config, aliyun; token (its own folder, as in the core).
 #![allow(unsafe_code)]
 // The C names (`nacoscrypt_keyring`, …) are the public API: cbindgen copies them to the header.
 #![allow(non_camel_case_types)]
@@ -37,8 +42,11 @@ mod aliyun;
 mod boundary;
 mod config;
 mod error;
+mod getter;
 mod keyring;
 mod kms;
+#[cfg(feature = "testing")]
+mod live;
 mod result;
 mod string;
 #[cfg(feature = "testing")]

@@ -38,7 +38,7 @@ pub(crate) fn new_string(bytes: &[u8]) -> FfiResult<*mut c_char> {
         core::ptr::copy_nonoverlapping(bytes.as_ptr(), text, bytes.len());
         text.add(bytes.len()).write(0);
         #[cfg(feature = "testing")]
-        crate::testing::count_live(1);
+        crate::live::count(1);
         Ok(text.cast::<c_char>())
     }
 }
@@ -130,7 +130,7 @@ unsafe fn free_string(text: *mut c_char) {
         core::slice::from_raw_parts_mut(base, layout.size()).zeroize();
         dealloc(base, layout);
         #[cfg(feature = "testing")]
-        crate::testing::count_live(-1);
+        crate::live::count(-1);
     }
 }
 

@@ -1,16 +1,7 @@
 //! Test-only exports (feature `testing`): never in installed builds.
 
-use crate::boundary::ffi_call;
+use crate::error::ffi_call;
 use crate::result::nacoscrypt_result;
-use std::sync::atomic::{AtomicIsize, Ordering};
-
-/// Library strings and handles currently allocated.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-/// Counts an allocation (+1) or a release (-1) of a library string or handle.
-pub(crate) fn count_live(delta: isize) {
-    LIVE.fetch_add(delta, Ordering::Relaxed);
-}
 
 /// Panics inside the library on purpose and returns what the boundary made of it:
 /// `NACOSCRYPT_RESULT_PANIC`, with the panic's message as the last error. Built only with the
@@ -29,5 +20,5 @@ pub extern "C" fn nacoscrypt_test_panic() -> nacoscrypt_result {
 /// process (a leak check for the test suites). Built only with the `testing` feature.
 #[unsafe(no_mangle)]
 pub extern "C" fn nacoscrypt_test_live_objects() -> isize {
-    LIVE.load(Ordering::Relaxed)
+    crate::live::objects()
 }

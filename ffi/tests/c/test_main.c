@@ -577,19 +577,27 @@ static void test_cache(void) {
   nacoscrypt_token_manager *m = manager_of(key);
   nacoscrypt_token_cache *cache = NULL;
   nacoscrypt_access_token *first = NULL, *again = NULL, *later = NULL;
-  const int64_t t0 = INT64_C(1000000); /* ms */
+  const int64_t t0 = INT64_C(1000); /* Unix seconds */
   char *sub = NULL;
   size_t n;
 
   CHECK_OK(nacoscrypt_token_cache_new(m, &cache));
   CHECK_RC(nacoscrypt_token_cache_new(NULL, &cache), NACOSCRYPT_RESULT_NULL_POINTER);
-  CHECK_OK(nacoscrypt_token_cache_login(cache, "nacos", t0, &first));
+  CHECK_OK(nacoscrypt_token_cache_issue(cache, "nacos", t0, &first));
   CHECK(nacoscrypt_access_token_ttl(first) == 18000);
-  CHECK_OK(nacoscrypt_token_cache_login(cache, "nacos", t0 + 60000, &again));
+  CHECK_OK(nacoscrypt_token_cache_issue(cache, "nacos", t0 + 60, &again));
   CHECK(strcmp(nacoscrypt_access_token_text(first, NULL), nacoscrypt_access_token_text(again, NULL)) == 0);
   CHECK(nacoscrypt_access_token_ttl(again) == 17940);
   CHECK(nacoscrypt_token_cache_login_count(cache) == 1);
-  CHECK_OK(nacoscrypt_token_cache_login(cache, "nacos", t0 + 16200000, &later));
+  {
+    /* The deprecated login takes milliseconds, rounded down to the second. */
+    nacoscrypt_access_token *old_style = NULL;
+    CHECK_OK(nacoscrypt_token_cache_login(cache, "nacos", (t0 + 120) * 1000 + 999, &old_style));
+    CHECK(strcmp(nacoscrypt_access_token_text(first, NULL), nacoscrypt_access_token_text(old_style, NULL)) == 0);
+    CHECK(nacoscrypt_access_token_ttl(old_style) == 17880);
+    nacoscrypt_access_token_free(old_style);
+  }
+  CHECK_OK(nacoscrypt_token_cache_issue(cache, "nacos", t0 + 16200, &later));
   CHECK(strcmp(nacoscrypt_access_token_text(first, NULL), nacoscrypt_access_token_text(later, NULL)) != 0);
   {
     const char *text = nacoscrypt_access_token_text(later, &n);
@@ -611,7 +619,7 @@ static void test_cache(void) {
   {
     nacoscrypt_access_token *now_t = NULL;
     const char *text;
-    CHECK_OK(nacoscrypt_token_cache_login_now(cache, "admin", &now_t));
+    CHECK_OK(nacoscrypt_token_cache_issue_now(cache, "admin", &now_t));
     text = nacoscrypt_access_token_text(now_t, &n);
     CHECK_OK(nacoscrypt_token_cache_verify_now(cache, text, n, NULL, NULL, NULL));
     nacoscrypt_access_token_free(now_t);
@@ -621,6 +629,8 @@ static void test_cache(void) {
         nacoscrypt_token_cache_verified_count(cache) == 0);
   CHECK(nacoscrypt_token_cache_login_count(NULL) == 0);
   CHECK_RC(nacoscrypt_token_cache_clear(NULL), NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK_RC(nacoscrypt_token_cache_issue(cache, "nacos", 0, NULL), NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK_RC(nacoscrypt_token_cache_issue(NULL, "nacos", 0, &first), NACOSCRYPT_RESULT_NULL_POINTER);
   CHECK_RC(nacoscrypt_token_cache_login(cache, "nacos", 0, NULL), NACOSCRYPT_RESULT_NULL_POINTER);
 
   nacoscrypt_access_token_free(first);

@@ -77,8 +77,8 @@ static void *worker(void *arg) {
     if (rc != NACOSCRYPT_RESULT_OK) fail(w, "token_cache_verify", rc); else w->ok++;
     if (j % 256 == 0) {
       nacoscrypt_access_token *t = NULL;
-      rc = nacoscrypt_token_cache_login(w->cache, user, NOW * 1000 + j, &t);
-      if (rc != NACOSCRYPT_RESULT_OK) fail(w, "token_cache_login", rc); else w->ok++;
+      rc = nacoscrypt_token_cache_issue(w->cache, user, NOW + j % 2, &t);
+      if (rc != NACOSCRYPT_RESULT_OK) fail(w, "token_cache_issue", rc); else w->ok++;
       nacoscrypt_access_token_free(t);
     }
     /* encrypt + decrypt: the shared keyring, every scheme and both formats */
