@@ -9,6 +9,6 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== no_std build (thumbv7em-none-eabihf)"
-cargo build --locked -p nacoscrypt-core --no-default-features --target thumbv7em-none-eabihf
+cargo build --locked -p nacoscrypt-core --no-default-features --features pure-rust --target thumbv7em-none-eabihf
 echo "== rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked -p nacoscrypt-core -p nacoscrypt-kms-aliyun --no-deps

@@ -8,4 +8,4 @@ rustup toolchain list | grep -q nightly || rustup toolchain install nightly --pr
 rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1
 cargo +nightly miri setup >/dev/null 2>&1
 MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-disable-isolation" \
-  cargo +nightly miri test --locked -p nacoscrypt-core --no-default-features --features std,getrandom --lib --test config_vectors --test token_vectors
+  cargo +nightly miri test --locked -p nacoscrypt-core --no-default-features --features std,getrandom,pure-rust --lib --test config_vectors --test token_vectors

@@ -22,10 +22,10 @@ section "The KMS instance API test server against the official dkms-gcs and tran
 "$NACOSCRYPT_ALIYUN_INSTANCE_PY" -m pytest kms/aliyun/tests/test_instance_server_official_sdk.py -q -p no:cacheprovider
 
 section "Rust core with the pure-Rust AES-GCM backend (no aws-lc)"
-cargo test --locked -p nacoscrypt-core --no-default-features --features std,getrandom
+cargo test --locked -p nacoscrypt-core --no-default-features --features std,getrandom,pure-rust
 
 section "Rust core without default features (no_std build, caller-supplied RNG)"
-cargo test --locked -p nacoscrypt-core --no-default-features --lib --tests
+cargo test --locked -p nacoscrypt-core --no-default-features --features pure-rust --lib --tests
 
 for part in ffi python; do
   if [ -f "scripts/test-$part.sh" ]; then

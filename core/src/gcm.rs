@@ -1,7 +1,8 @@
 //! AES-GCM as the library uses it: 96-bit nonces, 128-bit tags, AES-128 or AES-256 keys, in
 //! place. The `v1` config format and the local keyring both go through here, so the Wycheproof
 //! vectors below test the primitive exactly as it is called, with whichever backend is built:
-//! AWS-LC with the default `aws-lc` feature, RustCrypto `aes-gcm` without it (and on `no_std`).
+//! AWS-LC with the default `aws-lc` feature, else RustCrypto `aes-gcm` with the `pure-rust`
+//! feature (the backend of `no_std` targets). A build with neither does not compile.
 
 use crate::{Error, Result, SecretBytes, b64};
 
@@ -39,8 +40,14 @@ pub(crate) fn open(
     backend::open(key, nonce, aad, buf, tag)
 }
 
+#[cfg(not(any(feature = "aws-lc", feature = "pure-rust")))]
+compile_error!(
+    "nacoscrypt-core needs an AES-GCM backend: enable the `aws-lc` feature (default, std) or \
+     `pure-rust` (no_std too)"
+);
+
 /// The pure-Rust backend: RustCrypto `aes-gcm` (AES-NI and CLMUL detected at run time on x86).
-#[cfg(not(feature = "aws-lc"))]
+#[cfg(all(feature = "pure-rust", not(feature = "aws-lc")))]
 mod backend {
     use super::{GcmKey, NONCE_LEN, TAG_LEN};
     use crate::{Error, Result};

@@ -20,6 +20,10 @@
 //! feature, an RNG. With the default features (`std`, `getrandom`) convenience functions read
 //! the clock and the operating system's RNG.
 //!
+//! AES-GCM comes from one of two backends: `aws-lc` (default, std targets) or `pure-rust`
+//! (RustCrypto `aes-gcm`, also on `no_std`); a `no_std` build is
+//! `default-features = false, features = ["pure-rust"]`.
+//!
 //! ## Quick start
 //! ```
 //! use nacoscrypt_core::config::{self, ConfigId, Format};
