@@ -557,10 +557,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_generate_data_key(
         let kms = unsafe { arg_ref(kms, "kms") }?;
         let key_id = unsafe { arg_str(key_id, "key_id") }?;
         let spec = unsafe { arg_str(key_spec, "key_spec") }?;
-        let spec = KeySpec::parse(spec).ok_or(FfiError::invalid(
-            "key_spec",
-            "is neither \"AES_256\" nor \"AES_128\"",
-        ))?;
+        let spec: KeySpec = spec.parse()?;
         let context = unsafe { arg_context(context_names, context_values, context_len) }?;
         check_out(plaintext_len_out, "plaintext_len_out")?;
         let key_target = StringOut::new(
