@@ -10,10 +10,15 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyString, PyTuple};
 
+/// The `InvalidArgument` exception for `reason`.
+pub(crate) fn invalid_argument(py: Python<'_>, reason: &'static str) -> PyErr {
+    to_py_err(py, &Error::InvalidArgument { reason })
+}
+
 /// `err` as `InvalidArgument` if it is an overflow or a Unicode encoding error; else itself.
 fn classify(py: Python<'_>, err: PyErr, reason: &'static str) -> PyErr {
     if err.is_instance_of::<PyOverflowError>(py) || err.is_instance_of::<PyUnicodeEncodeError>(py) {
-        to_py_err(py, &Error::InvalidArgument { reason })
+        invalid_argument(py, reason)
     } else {
         err
     }
