@@ -1,14 +1,14 @@
 //! `AliyunKms`: Alibaba Cloud KMS (the `nacoscrypt-kms-aliyun` crate) as a Python object that
 //! every config function accepts, like `LocalKms`.
 
-use crate::args::Str;
+use crate::args::{Str, from_str, parse_enum};
 use crate::errors::{CoreResultExt, to_py_err};
 use crate::kms::{context_of, core_context};
 use nacoscrypt_core::{Error, SecretString};
 use nacoscrypt_kms_aliyun::config::AliyunConfig;
 use nacoscrypt_kms_aliyun::{
-    AliyunKms as Client, AliyunKmsBuilder, CacheMode, CacheSettings, Endpoint, Provider,
-    RetryPolicy, Signature,
+    AliyunKms as Client, AliyunKmsBuilder, CacheSettings, Endpoint, Provider, RetryPolicy,
+    Signature,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -27,10 +27,10 @@ fn invalid(py: Python<'_>, reason: &'static str) -> PyErr {
 /// The KMS interface methods every key-service class shares (`generate_data_key`,
 /// `encrypt`, `decrypt`, `stats`), written once; the interpreter is released meanwhile.
 mod shared {
-    use super::{context_of, core_context, invalid};
-    use crate::args::Str;
+    use super::{context_of, core_context};
+    use crate::args::{Str, from_str, parse_enum};
     use crate::errors::CoreResultExt;
-    use nacoscrypt_core::kms::{KeySpec, Kms};
+    use nacoscrypt_core::kms::Kms;
     use nacoscrypt_kms_aliyun::Stats;
     use pyo3::prelude::*;
     use pyo3::types::{PyBytes, PyDict};
@@ -42,8 +42,7 @@ mod shared {
         spec: &Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-        let spec = KeySpec::parse(spec)
-            .ok_or_else(|| invalid(py, "spec must be \"AES_256\" or \"AES_128\""))?;
+        let spec = parse_enum(py, spec, from_str::key_spec)?;
         let pairs = context_of(context)?;
         let g = py
             .detach(|| kms.generate_data_key(key_id, spec, &core_context(&pairs)))
@@ -246,24 +245,19 @@ impl AliyunKms {
         if let Some(pem) = credentials_ca_pem {
             b = b.credentials_ca_pem(pem);
         }
-        b = b.signature(match &*signature {
-            "" | "v3" => Signature::V3,
-            "v2" => Signature::RpcV2,
-            _ => return Err(invalid(py, "signature must be \"v3\" or \"v2\"")),
+        // "" (the Python default) is the builder's default.
+        b = b.signature(if signature.is_empty() {
+            Signature::default()
+        } else {
+            parse_enum(py, &signature, from_str::signature)?
         });
-        b = b.cache(match &*cache {
-            "" | "off" => CacheSettings::default(),
-            "fallback" => CacheSettings::fallback(),
-            "first" => CacheSettings {
-                mode: CacheMode::First,
-                ..CacheSettings::default()
+        b = b.cache(CacheSettings {
+            mode: if cache.is_empty() {
+                CacheSettings::default().mode
+            } else {
+                parse_enum(py, &cache, from_str::cache_mode)?
             },
-            _ => {
-                return Err(invalid(
-                    py,
-                    "cache must be \"off\", \"fallback\" or \"first\"",
-                ));
-            }
+            ..CacheSettings::default()
         });
         Ok(Self {
             client: b.build().or_raise(py)?,

@@ -3,7 +3,7 @@
 //! `TypeError`; never pyo3's bare `OverflowError`, `UnicodeEncodeError`, `AttributeError` or
 //! `ValueError`.
 
-use crate::errors::to_py_err;
+use crate::errors::{CoreResultExt, to_py_err};
 use nacoscrypt_core::Error;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
@@ -97,4 +97,64 @@ pub(crate) fn str_pairs(what: &str, mapping: &Bound<'_, PyAny>) -> PyResult<Vec<
         pairs.push((name.extract::<Str>()?, value.extract::<Str>()?));
     }
     Ok(pairs)
+}
+
+/// A str argument as one of the library's enums (a format, a key spec, ...), or
+/// `InvalidArgument`: the one way the binding parses them. `parse` is the enum's parser with
+/// the core's error (`T::from_str` once the core implements `FromStr`; until then a function of
+/// [`from_str`]); its error is raised through the binding's error table.
+pub(crate) fn parse_enum<T>(
+    py: Python<'_>,
+    text: &str,
+    parse: fn(&str) -> Result<T, Error>,
+) -> PyResult<T> {
+    parse(text).or_raise(py)
+}
+
+/// Every spelling the binding accepts for an enum, and the error for any other: all of
+/// python/'s string-to-enum knowledge, one function per enum, each shaped like
+/// `FromStr::from_str` (`fn(&str) -> Result<T, nacoscrypt_core::Error>`).
+// TODO(r13): replace with core FromStr — delete this module and pass `T::from_str` to
+// `parse_enum` (or bound it by `FromStr<Err = Error>`) once the core's impls are merged.
+pub(crate) mod from_str {
+    use nacoscrypt_core::Error;
+    use nacoscrypt_core::config::Format;
+    use nacoscrypt_core::kms::KeySpec;
+
+    fn invalid(reason: &'static str) -> Error {
+        Error::InvalidArgument { reason }
+    }
+
+    /// A stored format: "nacos" or "v1".
+    pub(crate) fn format(text: &str) -> Result<Format, Error> {
+        Format::parse(text).ok_or_else(|| invalid("format must be \"nacos\" or \"v1\""))
+    }
+
+    /// A data key spec: "AES_256" or "AES_128".
+    pub(crate) fn key_spec(text: &str) -> Result<KeySpec, Error> {
+        KeySpec::parse(text).ok_or_else(|| invalid("spec must be \"AES_256\" or \"AES_128\""))
+    }
+
+    /// An Alibaba Cloud KMS request signature: "v3" or "v2".
+    #[cfg(feature = "aliyun")]
+    pub(crate) fn signature(text: &str) -> Result<nacoscrypt_kms_aliyun::Signature, Error> {
+        use nacoscrypt_kms_aliyun::Signature;
+        match text {
+            "v3" => Ok(Signature::V3),
+            "v2" => Ok(Signature::RpcV2),
+            _ => Err(invalid("signature must be \"v3\" or \"v2\"")),
+        }
+    }
+
+    /// An Alibaba Cloud KMS data-key cache mode: "off", "fallback" or "first".
+    #[cfg(feature = "aliyun")]
+    pub(crate) fn cache_mode(text: &str) -> Result<nacoscrypt_kms_aliyun::CacheMode, Error> {
+        use nacoscrypt_kms_aliyun::CacheMode;
+        match text {
+            "off" => Ok(CacheMode::Off),
+            "fallback" => Ok(CacheMode::Fallback),
+            "first" => Ok(CacheMode::First),
+            _ => Err(invalid("cache must be \"off\", \"fallback\" or \"first\"")),
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! `encrypt_config` / `decrypt_config` and `EncryptedConfig` (SPEC 2).
 
-use crate::args::Str;
-use crate::errors::{CoreResultExt, to_py_err};
+use crate::args::{Str, from_str, parse_enum};
+use crate::errors::CoreResultExt;
 use crate::kms::{LocalKms, PyKms};
+use nacoscrypt_core::Result;
 use nacoscrypt_core::config::{self, ConfigId, Format};
 use nacoscrypt_core::kms::Kms;
-use nacoscrypt_core::{Error, Result};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -83,17 +83,6 @@ fn with_kms<T: Send>(
     result.map_err(|e| python_kms.raise(py, &e))
 }
 
-fn parse_format(py: Python<'_>, format: &str) -> PyResult<Format> {
-    Format::parse(format).ok_or_else(|| {
-        to_py_err(
-            py,
-            &Error::InvalidArgument {
-                reason: "format must be \"nacos\" or \"v1\"",
-            },
-        )
-    })
-}
-
 /// Encrypts `content` for the config (`data_id`, `group`, `tenant`) with the master key `key_id`
 /// of `kms`; the data ID's prefix selects the scheme, `format` the stored format.
 #[pyfunction]
@@ -115,7 +104,10 @@ pub(crate) fn encrypt_config(
     tenant: Str,
     format: Option<Str>,
 ) -> PyResult<EncryptedConfig> {
-    let format = parse_format(py, format.as_deref().unwrap_or("nacos"))?;
+    let format = format
+        .map(|f| parse_enum(py, &f, from_str::format))
+        .transpose()?
+        .unwrap_or_default();
     let id = ConfigId::new(&data_id, &group, &tenant);
     let stored = with_kms(py, kms, content.len() >= DETACH_AT, |kms| {
         config::encrypt(kms, &id, &content, &key_id, format)

@@ -227,17 +227,6 @@ impl LocalKms {
     }
 }
 
-fn parse_spec(py: Python<'_>, spec: &str) -> PyResult<KeySpec> {
-    KeySpec::parse(spec).ok_or_else(|| {
-        to_py_err(
-            py,
-            &Error::InvalidArgument {
-                reason: "spec must be \"AES_256\" or \"AES_128\"",
-            },
-        )
-    })
-}
-
 pub(crate) fn context_of(context: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     let Some(context) = context else {
         return Ok(Vec::new());
@@ -349,7 +338,7 @@ impl LocalKms {
         spec: crate::args::Str,
         context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, String)> {
-        let spec = parse_spec(py, &spec)?;
+        let spec = crate::args::parse_enum(py, &spec, crate::args::from_str::key_spec)?;
         let pairs = context_of(context)?;
         let generated = self
             .with_kms(|k| k.generate_data_key(&key_id, spec, &core_context(&pairs)))
