@@ -2,10 +2,11 @@
 
 use super::claims::{PyAccessToken, PyClaims};
 use super::manager::PyTokenManager;
-use crate::args::{Int, Str};
+use crate::args::{Int, Str, invalid_argument};
 use crate::config::DETACH_AT;
 use crate::errors::CoreResultExt;
 use nacoscrypt_core::token::TokenCache;
+use pyo3::exceptions::PyDeprecationWarning;
 use pyo3::prelude::*;
 use std::sync::{Mutex, PoisonError};
 
@@ -18,6 +19,21 @@ pub(crate) struct PyTokenCache {
 }
 
 impl PyTokenCache {
+    /// The core's `login` at `now_ms` (Unix milliseconds), or at the clock.
+    fn login_at_ms(
+        &self,
+        py: Python<'_>,
+        username: &str,
+        now_ms: Option<Int>,
+    ) -> PyResult<PyAccessToken> {
+        self.with_cache(|cache| match now_ms {
+            Some(Int(now_ms)) => cache.login(username, now_ms),
+            None => cache.login_now(username),
+        })
+        .map(PyAccessToken)
+        .or_raise(py)
+    }
+
     fn with_cache<T>(&self, f: impl FnOnce(&mut TokenCache) -> T) -> T {
         f(&mut self.cache.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -34,16 +50,37 @@ impl PyTokenCache {
         }
     }
 
-    /// A token for `username` at `now_ms` (Unix milliseconds; default: the system clock): the
-    /// cached one until 90% of its validity has passed (with the remaining TTL), then a new one.
+    /// A token for `username` at `now` (Unix seconds; default: the system clock): the cached
+    /// one until 90% of its validity has passed (with the remaining TTL), then a new one.
+    #[pyo3(signature = (username, *, now = None))]
+    fn issue(&self, py: Python<'_>, username: Str, now: Option<Int>) -> PyResult<PyAccessToken> {
+        // TODO(r13): call core issue (`cache.issue(&username, now)`, Unix seconds) once merged.
+        let now_ms = now
+            .map(|Int(now)| {
+                now.checked_mul(1000).map(Int).ok_or_else(|| {
+                    invalid_argument(
+                        py,
+                        "now (Unix seconds) is out of range: in milliseconds it exceeds 64 bits",
+                    )
+                })
+            })
+            .transpose()?;
+        self.login_at_ms(py, &username, now_ms)
+    }
+
+    /// Deprecated: use `issue` (Unix seconds). A token for `username` at `now_ms` (Unix
+    /// milliseconds; default: the system clock): the cached one until 90% of its validity has
+    /// passed (with the remaining TTL), then a new one.
     #[pyo3(signature = (username, *, now_ms = None))]
     fn login(&self, py: Python<'_>, username: Str, now_ms: Option<Int>) -> PyResult<PyAccessToken> {
-        self.with_cache(|cache| match now_ms {
-            Some(Int(now_ms)) => cache.login(&username, now_ms),
-            None => cache.login_now(&username),
-        })
-        .map(PyAccessToken)
-        .or_raise(py)
+        PyErr::warn(
+            py,
+            &py.get_type::<PyDeprecationWarning>(),
+            c"TokenCache.login(username, now_ms=...) is deprecated: use \
+              TokenCache.issue(username, now=...) (Unix seconds)",
+            1,
+        )?;
+        self.login_at_ms(py, &username, now_ms)
     }
 
     /// Verifies `token` at `now` (Unix seconds; default: the system clock), answering tokens
