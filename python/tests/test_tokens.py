@@ -185,12 +185,12 @@ def test_token_cache_login_is_a_deprecated_alias_in_milliseconds() -> None:
         logged_in = cache.login("nacos", now_ms=NOW * 1000 + 60_000)
     assert (logged_in.token, logged_in.ttl) == (issued.token, 17_940)
     with pytest.warns(DeprecationWarning):
-        assert cache.login("x").ttl == 18_000
+        assert TokenCache(cache.manager).login("x").ttl == 18_000  # the clock
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(DeprecationWarning):
             cache.login("y", now_ms=NOW * 1000)
-    assert cache.login_count == 2, "a login refused by the warning filter does nothing"
+    assert cache.login_count == 1, "a login refused by the warning filter does nothing"
 
 
 def test_refresh_timing() -> None:
