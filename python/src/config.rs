@@ -2,6 +2,8 @@
 
 use crate::args::{Str, from_str, parse_enum};
 use crate::errors::CoreResultExt;
+#[cfg(feature = "aliyun")]
+use crate::kms::interface::KmsCall;
 use crate::kms::{LocalKms, PyKms};
 use nacoscrypt_core::Result;
 use nacoscrypt_core::config::{self, ConfigId, Format};
@@ -66,16 +68,14 @@ fn with_kms<T: Send>(
         let result = if detach { py.detach(run) } else { run() };
         return result.or_raise(py);
     }
+    // Network calls: always without the interpreter (`KmsCall`).
     #[cfg(feature = "aliyun")]
     if let Ok(aliyun) = kms.cast::<crate::aliyun::AliyunKms>() {
-        let client = &aliyun.get().client;
-        // Network calls: always without the interpreter.
-        return py.detach(|| f(client)).or_raise(py);
+        return aliyun.get().call(py, f).or_raise(py);
     }
     #[cfg(feature = "aliyun")]
     if let Ok(instance) = kms.cast::<crate::aliyun::AliyunInstanceKms>() {
-        let client = &instance.get().client;
-        return py.detach(|| f(client)).or_raise(py);
+        return instance.get().call(py, f).or_raise(py);
     }
     let python_kms = PyKms::new(kms);
     let run = || f(&python_kms);

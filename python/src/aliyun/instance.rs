@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict};
 /// interpreter is released during requests.
 #[pyclass(frozen, module = "nacoscrypt")]
 pub(crate) struct AliyunInstanceKms {
-    pub(crate) client: nacoscrypt_kms_aliyun::AliyunInstanceKms,
+    client: nacoscrypt_kms_aliyun::AliyunInstanceKms,
 }
 
 /// Network calls: always with the interpreter released.

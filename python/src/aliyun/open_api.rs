@@ -18,7 +18,7 @@ use pyo3::types::{PyBytes, PyDict};
 /// Alibaba Cloud KMS (SPEC 5.1). Thread-safe; the interpreter is released during requests.
 #[pyclass(frozen, module = "nacoscrypt")]
 pub(crate) struct AliyunKms {
-    pub(crate) client: Client,
+    client: Client,
 }
 
 /// Network calls: always with the interpreter released.
