@@ -1,11 +1,15 @@
 """Type stubs of the extension module ``nacoscrypt._native`` (checked by ``mypy.stubtest``)."""
 
+import sys
 from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
 from typing import Literal, Protocol, final
 
 from nacoscrypt._kms_protocol import Kms
+
+if sys.version_info >= (3, 13):
+    from warnings import deprecated
 
 __all__ = [
     "__version__",
@@ -306,7 +310,14 @@ class TokenCache:
     """The server's token cache in front of a ``TokenManager``; thread-safe."""
 
     def __new__(cls, manager: TokenManager) -> TokenCache: ...
-    def login(self, username: str, *, now_ms: int | None = None) -> AccessToken: ...
+    def issue(self, username: str, *, now: int | None = None) -> AccessToken: ...
+    # Deprecated (emits DeprecationWarning): use issue(username, now=...), Unix seconds.
+    if sys.version_info >= (3, 13):
+        @deprecated("use TokenCache.issue(username, now=...) (Unix seconds)")
+        def login(self, username: str, *, now_ms: int | None = None) -> AccessToken: ...
+    else:
+        def login(self, username: str, *, now_ms: int | None = None) -> AccessToken: ...
+
     def verify(self, token: str, *, now: int | None = None) -> Claims: ...
     def invalidate_user(self, username: str) -> None: ...
     def clear(self) -> None: ...

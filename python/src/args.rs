@@ -3,17 +3,23 @@
 //! `TypeError`; never pyo3's bare `OverflowError`, `UnicodeEncodeError`, `AttributeError` or
 //! `ValueError`.
 
-use crate::errors::to_py_err;
+use crate::errors::{CoreResultExt, to_py_err};
+use core::str::FromStr;
 use nacoscrypt_core::Error;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyString, PyTuple};
 
+/// The `InvalidArgument` exception for `reason`.
+pub(crate) fn invalid_argument(py: Python<'_>, reason: &'static str) -> PyErr {
+    to_py_err(py, &Error::InvalidArgument { reason })
+}
+
 /// `err` as `InvalidArgument` if it is an overflow or a Unicode encoding error; else itself.
 fn classify(py: Python<'_>, err: PyErr, reason: &'static str) -> PyErr {
     if err.is_instance_of::<PyOverflowError>(py) || err.is_instance_of::<PyUnicodeEncodeError>(py) {
-        to_py_err(py, &Error::InvalidArgument { reason })
+        invalid_argument(py, reason)
     } else {
         err
     }
@@ -92,4 +98,11 @@ pub(crate) fn str_pairs(what: &str, mapping: &Bound<'_, PyAny>) -> PyResult<Vec<
         pairs.push((name.extract::<Str>()?, value.extract::<Str>()?));
     }
     Ok(pairs)
+}
+
+/// A str argument as one of the library's enums (a format, a key spec, ...), or
+/// `InvalidArgument`: the one way the binding parses them, through the enum's `FromStr` in the
+/// core (or the key-service crate), which holds the accepted spellings and the message.
+pub(crate) fn parse_enum<T: FromStr<Err = Error>>(py: Python<'_>, text: &str) -> PyResult<T> {
+    text.parse::<T>().or_raise(py)
 }

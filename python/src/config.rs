@@ -1,11 +1,13 @@
 //! `encrypt_config` / `decrypt_config` and `EncryptedConfig` (SPEC 2).
 
-use crate::args::Str;
-use crate::errors::{CoreResultExt, to_py_err};
+use crate::args::{Str, parse_enum};
+use crate::errors::CoreResultExt;
+#[cfg(feature = "aliyun")]
+use crate::kms::interface::KmsCall;
 use crate::kms::{LocalKms, PyKms};
+use nacoscrypt_core::Result;
 use nacoscrypt_core::config::{self, ConfigId, Format};
 use nacoscrypt_core::kms::Kms;
-use nacoscrypt_core::{Error, Result};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -66,32 +68,19 @@ fn with_kms<T: Send>(
         let result = if detach { py.detach(run) } else { run() };
         return result.or_raise(py);
     }
+    // Network calls: always without the interpreter (`KmsCall`).
     #[cfg(feature = "aliyun")]
     if let Ok(aliyun) = kms.cast::<crate::aliyun::AliyunKms>() {
-        let client = &aliyun.get().client;
-        // Network calls: always without the interpreter.
-        return py.detach(|| f(client)).or_raise(py);
+        return aliyun.get().call(py, f).or_raise(py);
     }
     #[cfg(feature = "aliyun")]
     if let Ok(instance) = kms.cast::<crate::aliyun::AliyunInstanceKms>() {
-        let client = &instance.get().client;
-        return py.detach(|| f(client)).or_raise(py);
+        return instance.get().call(py, f).or_raise(py);
     }
     let python_kms = PyKms::new(kms);
     let run = || f(&python_kms);
     let result = if detach { py.detach(run) } else { run() };
     result.map_err(|e| python_kms.raise(py, &e))
-}
-
-fn parse_format(py: Python<'_>, format: &str) -> PyResult<Format> {
-    Format::parse(format).ok_or_else(|| {
-        to_py_err(
-            py,
-            &Error::InvalidArgument {
-                reason: "format must be \"nacos\" or \"v1\"",
-            },
-        )
-    })
 }
 
 /// Encrypts `content` for the config (`data_id`, `group`, `tenant`) with the master key `key_id`
@@ -115,7 +104,10 @@ pub(crate) fn encrypt_config(
     tenant: Str,
     format: Option<Str>,
 ) -> PyResult<EncryptedConfig> {
-    let format = parse_format(py, format.as_deref().unwrap_or("nacos"))?;
+    let format = format
+        .map(|f| parse_enum::<Format>(py, &f))
+        .transpose()?
+        .unwrap_or_default();
     let id = ConfigId::new(&data_id, &group, &tenant);
     let stored = with_kms(py, kms, content.len() >= DETACH_AT, |kms| {
         config::encrypt(kms, &id, &content, &key_id, format)

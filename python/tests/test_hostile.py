@@ -95,6 +95,7 @@ def test_properties_file_one_byte_over_the_bound(tmp_path: Path) -> None:
 # ----- 3. NUL -----
 
 
+@pytest.mark.filterwarnings("ignore:TokenCache.login:DeprecationWarning")  # the deprecated alias
 def test_nul_subject_is_refused_both_ways() -> None:
     key = SecretKey.from_bytes(b"\x11" * 32)
     manager = TokenManager(key)

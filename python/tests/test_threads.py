@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Literal
 
+import pytest
+
 from nacoscrypt import (
     EncryptedConfig,
     LocalKms,
@@ -39,6 +41,7 @@ def test_threads_share_one_manager() -> None:
         assert sorted(pool.map(work, range(THREADS))) == list(range(THREADS))
 
 
+@pytest.mark.filterwarnings("ignore:TokenCache.login:DeprecationWarning")  # the deprecated alias
 def test_threads_share_one_cache() -> None:
     cache = TokenCache(TokenManager(SecretKey.generate()))
     now_ms = 1_700_000_000_000

@@ -6,6 +6,7 @@ import base64
 import email.message
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Dict, Iterator, Mapping
 
@@ -128,6 +129,7 @@ def test_login_json_and_repr() -> None:
     assert token == manager.issue("nacos", now=NOW)
 
 
+@pytest.mark.filterwarnings("ignore:TokenCache.login:DeprecationWarning")  # the deprecated alias
 def test_token_cache() -> None:
     manager = TokenManager(SecretKey.generate())
     cache = TokenCache(manager)
@@ -150,6 +152,45 @@ def test_token_cache() -> None:
     cache.login("x")
     cache.clear()
     assert repr(cache) == "TokenCache(logins=0, verified=0)"
+
+
+def test_token_cache_issue_takes_unix_seconds() -> None:
+    manager = TokenManager(SecretKey.generate())
+    cache = TokenCache(manager)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # issue is not deprecated
+        first = cache.issue("nacos", now=NOW)
+    assert (first.subject, first.ttl, first.expires_at) == ("nacos", 18_000, NOW + 18_000)
+    again = cache.issue("nacos", now=NOW + 60)  # within the cache window: the same token
+    assert (again.token, again.ttl, again.expires_at) == (first.token, 17_940, NOW + 18_000)
+    assert cache.issue("other", now=NOW + 60).token != first.token
+    later = cache.issue("nacos", now=NOW + 16_200)  # 90% of the validity: a new one
+    assert later.token != first.token and later.ttl == 18_000
+    assert later.expires_at == NOW + 16_200 + 18_000
+    with pytest.raises(TokenExpired):
+        cache.verify(first.token, now=NOW + 18_001)
+    assert cache.login_count == 2
+    assert cache.issue("x").ttl == 18_000  # the clock
+    for now in [2**62, -(2**62)]:  # in range, but not in milliseconds
+        with pytest.raises(InvalidArgument, match="out of range"):
+            cache.issue("u", now=now)
+    with pytest.raises(InvalidArgument, match="64-bit"):
+        cache.issue("u", now=2**63)
+
+
+def test_token_cache_login_is_a_deprecated_alias_in_milliseconds() -> None:
+    cache = TokenCache(TokenManager(SecretKey.generate()))
+    issued = cache.issue("nacos", now=NOW)
+    with pytest.warns(DeprecationWarning, match=r"TokenCache\.issue"):
+        logged_in = cache.login("nacos", now_ms=NOW * 1000 + 60_000)
+    assert (logged_in.token, logged_in.ttl) == (issued.token, 17_940)
+    with pytest.warns(DeprecationWarning):
+        assert TokenCache(cache.manager).login("x").ttl == 18_000  # the clock
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DeprecationWarning):
+            cache.login("y", now_ms=NOW * 1000)
+    assert cache.login_count == 1, "a login refused by the warning filter does nothing"
 
 
 def test_refresh_timing() -> None:
