@@ -8,174 +8,322 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
+use core::ffi::CStr;
 use core::fmt;
 
-/// A stable classification of every [`Error`].
+/// The error vocabulary, declared once: every [`ErrorKind`](crate::ErrorKind) with its stable
+/// name, its [`ErrorFamily`](crate::error::ErrorFamily), its description and, for token kinds,
+/// the Nacos server's message.
 ///
-/// The bindings map each kind onto a C result number and a Python exception class: kinds are
-/// public contracts and are never renamed or repurposed (new ones may be added).
+/// `for_each_error_kind!(callback)` expands to `callback! { table }`. This crate builds
+/// [`ErrorKind`](crate::ErrorKind) and its methods from the table; the bindings build theirs from
+/// it (the C result codes, the Python exception classes). A new kind is one entry here, plus its
+/// number in the C enum (`ffi/src/result.rs`, literal Rust that cbindgen reads) and, for a
+/// family without a shared Python class, its exception class.
 ///
-/// # Example
+/// Each entry is the kind's rustdoc, then
+/// `Variant = "name", family: Family, message: "description" [, nacos: "server message"];`:
+/// - `name`: [`ErrorKind::name`](crate::ErrorKind::name), stable (the CLI prints it; Python's
+///   `.kind`);
+/// - `family`: [`ErrorKind::family`](crate::ErrorKind::family), which the Python exception
+///   class follows;
+/// - `message`: [`ErrorKind::description`](crate::ErrorKind::description), also what the C
+///   `nacoscrypt_result_message()` returns for the kind's code, byte for byte;
+/// - `nacos`: [`ErrorKind::nacos_message`](crate::ErrorKind::nacos_message), present exactly for
+///   the token kinds.
+///
+/// A callback matches the entries with this pattern (or a looser one):
 /// ```
-/// use nacoscrypt_core::{ErrorKind, config::Scheme};
-///
-/// let err = Scheme::for_encrypt("plain.properties").unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::NotEncryptedDataId);
+/// macro_rules! kind_names {
+///     ($(
+///         $(#[$doc:meta])*
+///         $kind:ident = $name:literal, family: $family:ident, message: $message:literal
+///         $(, nacos: $nacos:literal)?;
+///     )*) => {
+///         const NAMES: &[&str] = &[$($name),*];
+///     };
+/// }
+/// nacoscrypt_core::for_each_error_kind!(kind_names);
+/// assert_eq!(NAMES.len(), nacoscrypt_core::ErrorKind::ALL.len());
+/// assert_eq!(NAMES[0], "not_encrypted_data_id");
 /// ```
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    // ----- configuration -----
-    /// The data ID does not start with `cipher-`: it names no encryption scheme.
-    NotEncryptedDataId,
-    /// The content is empty (Nacos refuses blank configs).
-    EmptyContent,
-    /// The plaintext or the stored content is larger than the limit allows.
-    ContentTooLarge,
-    /// Stored content or a blob is not valid standard base64.
-    InvalidBase64,
-    /// `nacos` format: the PKCS#7 padding is wrong after decryption.
-    BadPadding,
-    /// `nacos` format: the ciphertext is not a whole number of 16-byte blocks.
-    NotWholeBlocks,
-    /// AES-GCM authentication failed: tampered, moved or decrypted with the wrong key.
-    AuthenticationFailed,
-    /// Decrypted bytes (or an input) are not UTF-8.
-    InvalidUtf8,
-    /// The key id or key version is not known to the KMS.
-    UnknownKey,
-    /// The KMS failed; the message is the provider's.
-    Kms,
-    /// A data key has the wrong length for the scheme.
-    DataKeyLength,
-    /// The `encryptedDataKey` is missing for an envelope scheme, or longer than Nacos stores.
-    InvalidEncryptedDataKey,
-    /// A caller-supplied argument is out of its domain (an invalid key id, say).
-    InvalidArgument,
-    /// The random number generator failed.
-    Random,
+#[macro_export]
+macro_rules! for_each_error_kind {
+    ($callback:ident) => {
+        $callback! {
+            // ----- configuration -----
+            /// The data ID does not start with `cipher-`: it names no encryption scheme.
+            NotEncryptedDataId = "not_encrypted_data_id", family: Config,
+                message: "not an encrypted data ID: it must start with `cipher-`";
+            /// The content is empty (Nacos refuses blank configs).
+            EmptyContent = "empty_content", family: Config,
+                message: "empty content: Nacos refuses blank configs";
+            /// The plaintext or the stored content is larger than the limit allows.
+            ContentTooLarge = "content_too_large", family: Config,
+                message: "content too large";
+            /// Stored content or a blob is not valid standard base64.
+            InvalidBase64 = "invalid_base64", family: Decryption,
+                message: "invalid base64";
+            /// `nacos` format: the PKCS#7 padding is wrong after decryption.
+            BadPadding = "bad_padding", family: Decryption,
+                message: "bad PKCS#7 padding after decryption (wrong key?)";
+            /// `nacos` format: the ciphertext is not a whole number of 16-byte blocks.
+            NotWholeBlocks = "not_whole_blocks", family: Decryption,
+                message: "ciphertext is not a whole number of 16-byte blocks";
+            /// AES-GCM authentication failed: tampered, moved or decrypted with the wrong key.
+            AuthenticationFailed = "authentication_failed", family: Decryption,
+                message: "authentication failed";
+            /// Decrypted bytes (or an input) are not UTF-8.
+            InvalidUtf8 = "invalid_utf8", family: Decryption,
+                message: "decrypted content is not valid UTF-8";
+            /// The key id or key version is not known to the KMS.
+            UnknownKey = "unknown_key", family: Kms,
+                message: "unknown key id or key version";
+            /// The KMS failed; the message is the provider's.
+            Kms = "kms", family: Kms,
+                message: "KMS failure";
+            /// A data key has the wrong length for the scheme.
+            DataKeyLength = "data_key_length", family: Kms,
+                message: "data key of the wrong length for the scheme";
+            /// The `encryptedDataKey` is missing for an envelope scheme, or longer than Nacos
+            /// stores.
+            InvalidEncryptedDataKey = "invalid_encrypted_data_key", family: Decryption,
+                message: "encryptedDataKey missing for an envelope scheme, or too long";
+            /// A caller-supplied argument is out of its domain (an invalid key id, say).
+            InvalidArgument = "invalid_argument", family: Argument,
+                message: "an argument is out of its domain";
+            /// The random number generator failed.
+            Random = "random", family: General,
+                message: "the random number generator failed";
 
-    // ----- keyring -----
-    /// A keyring text has a malformed line (the error names the line).
-    KeyringSyntax,
-    /// A keyring has the same version id twice.
-    DuplicateKeyVersion,
-    /// A keyring key is not 32 bytes.
-    KeyringKeyLength,
-    /// A keyring file can be read by its group or by others.
-    LoosePermissions,
-    /// Reading or writing a file failed.
-    Io,
+            // ----- keyring -----
+            /// A keyring text has a malformed line (the error names the line).
+            KeyringSyntax = "keyring_syntax", family: Keyring,
+                message: "malformed keyring line";
+            /// A keyring has the same version id twice.
+            DuplicateKeyVersion = "duplicate_key_version", family: Keyring,
+                message: "duplicate keyring version id";
+            /// A keyring key is not 32 bytes.
+            KeyringKeyLength = "keyring_key_length", family: Keyring,
+                message: "keyring key is not 32 bytes";
+            /// A keyring file can be read by its group or by others.
+            LoosePermissions = "loose_permissions", family: KeyringPermission,
+                message: "keyring file is accessible to group or others: run `chmod 600` on it";
+            /// Reading or writing a file failed.
+            Io = "io", family: File,
+                message: "I/O error";
 
-    // ----- secret keys, identity and settings -----
-    /// A token secret key is not valid base64 for the server's decoder.
-    InvalidSecretKey,
-    /// A token secret key decodes to fewer than 32 bytes.
-    SecretKeyTooShort,
-    /// A publicly known key or identity was refused (opt in explicitly to use it).
-    PubliclyKnownKey,
-    /// A server identity key or value is empty.
-    InvalidIdentity,
-    /// An `application.properties` file or environment setting is invalid.
-    InvalidSettings,
+            // ----- secret keys, identity and settings -----
+            /// A token secret key is not valid base64 for the server's decoder.
+            InvalidSecretKey = "invalid_base64_secret", family: Key,
+                message: "Illegal base64 character in the secret key";
+            /// A token secret key decodes to fewer than 32 bytes.
+            SecretKeyTooShort = "too_short", family: Key,
+                message: "secret key too short: at least 256 bits are required";
+            /// A publicly known key or identity was refused (opt in explicitly to use it).
+            PubliclyKnownKey = "publicly_known", family: Key,
+                message: "publicly known default key or identity refused";
+            /// A server identity key or value is empty.
+            InvalidIdentity = "invalid_identity", family: Key,
+                message: "server identity key and value must not be empty";
+            /// An `application.properties` file or environment setting is invalid.
+            InvalidSettings = "invalid_settings", family: Settings,
+                message: "invalid setting";
 
-    // ----- tokens (SPEC 3.3) -----
-    /// The token is blank, not three non-empty parts, or longer than the bound.
-    MalformedToken,
-    /// The token header is not the constant of the key's algorithm.
-    UnsupportedAlgorithm,
-    /// The signature does not verify (or is not canonically encoded).
-    InvalidSignature,
-    /// The payload is not a JSON object with a string `sub` and an integer `exp`.
-    InvalidClaims,
-    /// The token has expired.
-    TokenExpired,
+            // ----- tokens (SPEC 3.3) -----
+            /// The token is blank, not three non-empty parts, or longer than the bound.
+            MalformedToken = "malformed", family: Token,
+                message: "malformed token", nacos: "token invalid!";
+            /// The token header is not the constant of the key's algorithm.
+            UnsupportedAlgorithm = "unsupported_algorithm", family: Token,
+                message: "unsupported algorithm: the token header does not match the key",
+                nacos: "unsupported signature algorithm";
+            /// The signature does not verify (or is not canonically encoded).
+            InvalidSignature = "invalid_signature", family: Token,
+                message: "invalid signature", nacos: "Invalid signature";
+            /// The payload is not a JSON object with a string `sub` and an integer `exp`.
+            InvalidClaims = "invalid_claims", family: Token,
+                message: "invalid claims", nacos: "token invalid!";
+            /// The token has expired.
+            TokenExpired = "expired", family: Token,
+                message: "token expired", nacos: "token expired!";
+        }
+    };
 }
 
-impl ErrorKind {
-    /// Every kind, in declaration order (for binding tables and their tests).
-    pub const ALL: &'static [ErrorKind] = &[
-        Self::NotEncryptedDataId,
-        Self::EmptyContent,
-        Self::ContentTooLarge,
-        Self::InvalidBase64,
-        Self::BadPadding,
-        Self::NotWholeBlocks,
-        Self::AuthenticationFailed,
-        Self::InvalidUtf8,
-        Self::UnknownKey,
-        Self::Kms,
-        Self::DataKeyLength,
-        Self::InvalidEncryptedDataKey,
-        Self::InvalidArgument,
-        Self::Random,
-        Self::KeyringSyntax,
-        Self::DuplicateKeyVersion,
-        Self::KeyringKeyLength,
-        Self::LoosePermissions,
-        Self::Io,
-        Self::InvalidSecretKey,
-        Self::SecretKeyTooShort,
-        Self::PubliclyKnownKey,
-        Self::InvalidIdentity,
-        Self::InvalidSettings,
-        Self::MalformedToken,
-        Self::UnsupportedAlgorithm,
-        Self::InvalidSignature,
-        Self::InvalidClaims,
-        Self::TokenExpired,
-    ];
+/// What a binding handles alike: each [`ErrorKind`] belongs to one family (see
+/// [`ErrorKind::family`]).
+///
+/// The Python exception class of a kind follows its family: one class per family (`Kms` →
+/// `KmsError`, `Decryption` → `DecryptionError`, …), except `Token` and `Config`, whose kinds
+/// each have their own class (under `InvalidToken` and `ConfigError`). C result numbers are
+/// blocks of their own (see the C header).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorFamily {
+    /// A caller-supplied argument is out of its domain.
+    Argument,
+    /// A token secret key or server identity is unusable.
+    Key,
+    /// A token was refused: the kinds of SPEC 3.3, each with a Nacos server message.
+    Token,
+    /// A config is refused before any key is involved (not an encrypted data ID, empty, too
+    /// large).
+    Config,
+    /// Stored content does not decrypt (base64, padding, blocks, authentication, UTF-8, the
+    /// `encryptedDataKey`).
+    Decryption,
+    /// The KMS failed, does not know the key, or gave a data key of the wrong length.
+    Kms,
+    /// A keyring file or text is malformed.
+    Keyring,
+    /// A keyring file is accessible to its group or to others.
+    KeyringPermission,
+    /// An `application.properties` file or environment setting is invalid.
+    Settings,
+    /// Reading or writing a file failed.
+    File,
+    /// None of the above (the random number generator failed).
+    General,
+}
 
-    /// A short snake_case name, stable across releases (used by the CLI and in vectors).
-    ///
-    /// ```
-    /// # use nacoscrypt_core::ErrorKind;
-    /// assert_eq!(ErrorKind::TokenExpired.name(), "expired");
-    /// ```
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::NotEncryptedDataId => "not_encrypted_data_id",
-            Self::EmptyContent => "empty_content",
-            Self::ContentTooLarge => "content_too_large",
-            Self::InvalidBase64 => "invalid_base64",
-            Self::BadPadding => "bad_padding",
-            Self::NotWholeBlocks => "not_whole_blocks",
-            Self::AuthenticationFailed => "authentication_failed",
-            Self::InvalidUtf8 => "invalid_utf8",
-            Self::UnknownKey => "unknown_key",
-            Self::Kms => "kms",
-            Self::DataKeyLength => "data_key_length",
-            Self::InvalidEncryptedDataKey => "invalid_encrypted_data_key",
-            Self::InvalidArgument => "invalid_argument",
-            Self::Random => "random",
-            Self::KeyringSyntax => "keyring_syntax",
-            Self::DuplicateKeyVersion => "duplicate_key_version",
-            Self::KeyringKeyLength => "keyring_key_length",
-            Self::LoosePermissions => "loose_permissions",
-            Self::Io => "io",
-            Self::InvalidSecretKey => "invalid_base64_secret",
-            Self::SecretKeyTooShort => "too_short",
-            Self::PubliclyKnownKey => "publicly_known",
-            Self::InvalidIdentity => "invalid_identity",
-            Self::InvalidSettings => "invalid_settings",
-            Self::MalformedToken => "malformed",
-            Self::UnsupportedAlgorithm => "unsupported_algorithm",
-            Self::InvalidSignature => "invalid_signature",
-            Self::InvalidClaims => "invalid_claims",
-            Self::TokenExpired => "expired",
+/// The C string of a string literal, built at compile time.
+macro_rules! c_str {
+    ($s:literal) => {
+        const {
+            match CStr::from_bytes_with_nul(concat!($s, "\0").as_bytes()) {
+                Ok(c) => c,
+                Err(_) => panic!("an error message holds a NUL byte"),
+            }
         }
-    }
+    };
+}
 
-    /// `true` for the five token verification kinds of SPEC 3.3.
+/// `Some` of the optional `nacos:` field of a table entry (as `&str` or as `&CStr`).
+macro_rules! nacos_field {
+    (str) => {
+        None
+    };
+    (str $m:literal) => {
+        Some($m)
+    };
+    (c_str) => {
+        None
+    };
+    (c_str $m:literal) => {
+        Some(c_str!($m))
+    };
+}
+
+/// Builds [`ErrorKind`] and its tables from [`for_each_error_kind!`].
+macro_rules! define_error_kinds {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident = $name:literal, family: $family:ident, message: $message:literal
+        $(, nacos: $nacos:literal)?;
+    )*) => {
+        /// A stable classification of every [`Error`].
+        ///
+        /// The bindings map each kind onto a C result number and a Python exception class:
+        /// kinds are public contracts and are never renamed or repurposed (new ones may be
+        /// added). The kinds are declared once, in [`for_each_error_kind!`].
+        ///
+        /// # Example
+        /// ```
+        /// use nacoscrypt_core::{ErrorKind, config::Scheme};
+        ///
+        /// let err = Scheme::for_encrypt("plain.properties").unwrap_err();
+        /// assert_eq!(err.kind(), ErrorKind::NotEncryptedDataId);
+        /// ```
+        #[non_exhaustive]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in declaration order (for binding tables and their tests).
+            pub const ALL: &'static [ErrorKind] = &[$(Self::$kind),*];
+
+            /// A short snake_case name, stable across releases (used by the CLI and in
+            /// vectors).
+            ///
+            /// ```
+            /// # use nacoscrypt_core::ErrorKind;
+            /// assert_eq!(ErrorKind::TokenExpired.name(), "expired");
+            /// ```
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $name,)*
+                }
+            }
+
+            /// The family of the kind: what a binding handles alike.
+            ///
+            /// ```
+            /// # use nacoscrypt_core::{ErrorKind, error::ErrorFamily};
+            /// assert_eq!(ErrorKind::BadPadding.family(), ErrorFamily::Decryption);
+            /// ```
+            pub const fn family(self) -> ErrorFamily {
+                match self {
+                    $(Self::$kind => ErrorFamily::$family,)*
+                }
+            }
+
+            /// A short static English description of the kind (an [`Error`]'s `Display`
+            /// gives the detail). The C library returns it, byte for byte, as the message of
+            /// the kind's result code.
+            ///
+            /// ```
+            /// # use nacoscrypt_core::ErrorKind;
+            /// assert_eq!(ErrorKind::TokenExpired.description(), "token expired");
+            /// ```
+            pub const fn description(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $message,)*
+                }
+            }
+
+            /// [`description`](Self::description) as a static C string.
+            pub const fn description_cstr(self) -> &'static CStr {
+                match self {
+                    $(Self::$kind => c_str!($message),)*
+                }
+            }
+
+            /// For a token kind, the message the Nacos server answers with; `None` for every
+            /// other kind. For [`MalformedToken`](Self::MalformedToken) this is `token
+            /// invalid!`; the server answers `user not found!` to a blank token, which
+            /// [`Error::nacos_message`] tells apart.
+            ///
+            /// ```
+            /// # use nacoscrypt_core::ErrorKind;
+            /// assert_eq!(ErrorKind::TokenExpired.nacos_message(), Some("token expired!"));
+            /// assert_eq!(ErrorKind::BadPadding.nacos_message(), None);
+            /// ```
+            pub const fn nacos_message(self) -> Option<&'static str> {
+                match self {
+                    $(Self::$kind => nacos_field!(str $($nacos)?),)*
+                }
+            }
+
+            /// [`nacos_message`](Self::nacos_message) as a static C string.
+            pub const fn nacos_message_cstr(self) -> Option<&'static CStr> {
+                match self {
+                    $(Self::$kind => nacos_field!(c_str $($nacos)?),)*
+                }
+            }
+        }
+    };
+}
+
+for_each_error_kind!(define_error_kinds);
+
+impl ErrorKind {
+    /// `true` for the five token verification kinds of SPEC 3.3 (the [`ErrorFamily::Token`]
+    /// family).
     pub const fn is_token_error(self) -> bool {
-        matches!(
-            self,
-            Self::MalformedToken
-                | Self::UnsupportedAlgorithm
-                | Self::InvalidSignature
-                | Self::InvalidClaims
-                | Self::TokenExpired
-        )
+        matches!(self.family(), ErrorFamily::Token)
     }
 }
 
@@ -406,14 +554,21 @@ impl Error {
     /// assert_eq!(Error::BadPadding.nacos_message(), None);
     /// ```
     pub const fn nacos_message(&self) -> Option<&'static str> {
+        match self.nacos_message_cstr() {
+            Some(message) => match message.to_str() {
+                Ok(message) => Some(message),
+                Err(_) => None,
+            },
+            None => None,
+        }
+    }
+
+    /// [`nacos_message`](Self::nacos_message) as a static C string: the kind's
+    /// ([`ErrorKind::nacos_message`]), except `user not found!` for a blank token.
+    pub const fn nacos_message_cstr(&self) -> Option<&'static CStr> {
         match self {
-            Self::MalformedToken(Malformed::Blank) => Some("user not found!"),
-            Self::MalformedToken(Malformed::Shape | Malformed::TooLong) => Some("token invalid!"),
-            Self::UnsupportedAlgorithm => Some("unsupported signature algorithm"),
-            Self::InvalidSignature => Some("Invalid signature"),
-            Self::InvalidClaims { .. } => Some("token invalid!"),
-            Self::TokenExpired => Some("token expired!"),
-            _ => None,
+            Self::MalformedToken(Malformed::Blank) => Some(c"user not found!"),
+            _ => self.kind().nacos_message_cstr(),
         }
     }
 
@@ -614,5 +769,46 @@ mod tests {
             Some("Invalid signature")
         );
         assert!(ErrorKind::ALL.iter().filter(|k| k.is_token_error()).count() == 5);
+    }
+
+    #[test]
+    fn the_server_message_is_the_kinds_except_for_a_blank_token() {
+        let samples = [
+            Error::MalformedToken(Malformed::Shape),
+            Error::MalformedToken(Malformed::TooLong),
+            Error::UnsupportedAlgorithm,
+            Error::InvalidSignature,
+            Error::InvalidClaims { reason: "x" },
+            Error::TokenExpired,
+            Error::BadPadding,
+            Error::Random,
+        ];
+        for e in samples {
+            assert_eq!(e.nacos_message(), e.kind().nacos_message(), "{e:?}");
+        }
+        let blank = Error::MalformedToken(Malformed::Blank);
+        assert_eq!(blank.nacos_message_cstr(), Some(c"user not found!"));
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut descriptions = alloc::vec::Vec::new();
+        for &kind in ErrorKind::ALL {
+            // Only the token kinds have a server message.
+            assert_eq!(
+                kind.nacos_message().is_some(),
+                kind.is_token_error(),
+                "{kind:?}"
+            );
+            // The C forms are the same text.
+            assert_eq!(kind.description_cstr().to_str(), Ok(kind.description()));
+            assert_eq!(
+                kind.nacos_message_cstr().map(|m| m.to_str().unwrap()),
+                kind.nacos_message()
+            );
+            assert!(!kind.description().is_empty());
+            assert!(!descriptions.contains(&kind.description()), "{kind:?}");
+            descriptions.push(kind.description());
+        }
     }
 }

@@ -265,25 +265,12 @@ pub extern "C" fn nacoscrypt_last_kms_error_code() -> c_int {
 pub extern "C" fn nacoscrypt_last_error_nacos_message() -> *const c_char {
     ffi_value(core::ptr::null(), || {
         last_error(|l| match &l.error.detail {
-            Detail::Core(e) => e.nacos_message(),
+            Detail::Core(e) => e.nacos_message_cstr(),
             _ => None,
         })
         .flatten()
-        .and_then(nacos_message_cstr)
         .map_or(core::ptr::null(), CStr::as_ptr)
     })
-}
-
-/// The static C string of one of the core's Nacos server messages.
-fn nacos_message_cstr(m: &str) -> Option<&'static CStr> {
-    const ALL: [&CStr; 5] = [
-        c"user not found!",
-        c"token invalid!",
-        c"unsupported signature algorithm",
-        c"Invalid signature",
-        c"token expired!",
-    ];
-    ALL.into_iter().find(|c| c.to_bytes() == m.as_bytes())
 }
 
 #[cfg(test)]

@@ -104,88 +104,102 @@ pub enum nacoscrypt_result {
     TokenExpired = 5005,
 }
 
-/// Every code, in numeric order.
-const ALL_RESULTS: &[nacoscrypt_result] = &[
-    nacoscrypt_result::Ok,
-    nacoscrypt_result::NullPointer,
-    nacoscrypt_result::InvalidLength,
-    nacoscrypt_result::InvalidUtf8Input,
-    nacoscrypt_result::Panic,
-    nacoscrypt_result::BufferTooSmall,
-    nacoscrypt_result::InvalidArgument,
-    nacoscrypt_result::Random,
-    nacoscrypt_result::Unclassified,
-    nacoscrypt_result::NotEncryptedDataId,
-    nacoscrypt_result::EmptyContent,
-    nacoscrypt_result::ContentTooLarge,
-    nacoscrypt_result::InvalidBase64,
-    nacoscrypt_result::BadPadding,
-    nacoscrypt_result::NotWholeBlocks,
-    nacoscrypt_result::AuthenticationFailed,
-    nacoscrypt_result::InvalidUtf8,
-    nacoscrypt_result::DataKeyLength,
-    nacoscrypt_result::InvalidEncryptedDataKey,
-    nacoscrypt_result::UnknownKey,
-    nacoscrypt_result::Kms,
-    nacoscrypt_result::KeyringSyntax,
-    nacoscrypt_result::DuplicateKeyVersion,
-    nacoscrypt_result::KeyringKeyLength,
-    nacoscrypt_result::LoosePermissions,
-    nacoscrypt_result::Io,
-    nacoscrypt_result::InvalidSecretKey,
-    nacoscrypt_result::SecretKeyTooShort,
-    nacoscrypt_result::PubliclyKnownKey,
-    nacoscrypt_result::InvalidIdentity,
-    nacoscrypt_result::InvalidSettings,
-    nacoscrypt_result::MalformedToken,
-    nacoscrypt_result::UnsupportedAlgorithm,
-    nacoscrypt_result::InvalidSignature,
-    nacoscrypt_result::InvalidClaims,
-    nacoscrypt_result::TokenExpired,
+/// The codes that no core error kind stands for (success and the general codes the boundary
+/// returns itself), with their messages. Every other code is the code of the core's
+/// [`ErrorKind`] of the same name, and its message is that kind's
+/// [`description`](ErrorKind::description).
+const GENERAL: [(nacoscrypt_result, &CStr); 7] = [
+    (nacoscrypt_result::Ok, c"success"),
+    (
+        nacoscrypt_result::NullPointer,
+        c"a required pointer argument is NULL",
+    ),
+    (
+        nacoscrypt_result::InvalidLength,
+        c"a length argument is impossible",
+    ),
+    (
+        nacoscrypt_result::InvalidUtf8Input,
+        c"a text argument is not valid UTF-8",
+    ),
+    (
+        nacoscrypt_result::Panic,
+        c"the library panicked (caught at the boundary); please report it",
+    ),
+    (
+        nacoscrypt_result::BufferTooSmall,
+        c"the buffer is too small",
+    ),
+    (
+        nacoscrypt_result::Unclassified,
+        c"an error this version of the library does not classify",
+    ),
 ];
+
+/// The mapping between the core's error kinds and the codes of the same name, generated from
+/// the core's table ([`nacoscrypt_core::for_each_error_kind!`]): a core kind without a
+/// variant of the same name in [`nacoscrypt_result`] does not compile.
+macro_rules! kind_codes {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident = $name:literal, family: $family:ident, message: $message:literal
+        $(, nacos: $nacos:literal)?;
+    )*) => {
+        impl nacoscrypt_result {
+            /// The code of a core error kind: one distinct code per kind.
+            pub const fn from_kind(kind: ErrorKind) -> Self {
+                // `ErrorKind` is `#[non_exhaustive]`: the wildcard is for the compiler only,
+                // every kind of the core's table has its arm.
+                match kind {
+                    $(ErrorKind::$kind => Self::$kind,)*
+                    _ => Self::Unclassified,
+                }
+            }
+
+            /// The core error kind a code stands for; `None` for success and the general
+            /// codes of the boundary (`NullPointer`, `Panic`, `BufferTooSmall`, …).
+            pub const fn kind(self) -> Option<ErrorKind> {
+                match self {
+                    $(Self::$kind => Some(ErrorKind::$kind),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+nacoscrypt_core::for_each_error_kind!(kind_codes);
+
+/// Every code, in numeric order: the general ones and those of the core's kinds.
+const ALL_RESULTS: [nacoscrypt_result; GENERAL.len() + ErrorKind::ALL.len()] = {
+    let mut all = [nacoscrypt_result::Ok; GENERAL.len() + ErrorKind::ALL.len()];
+    let mut i = 0;
+    while i < GENERAL.len() {
+        all[i] = GENERAL[i].0;
+        i += 1;
+    }
+    let mut j = 0;
+    while j < ErrorKind::ALL.len() {
+        all[i + j] = nacoscrypt_result::from_kind(ErrorKind::ALL[j]);
+        j += 1;
+    }
+    // Insertion sort by number.
+    let mut k = 1;
+    while k < all.len() {
+        let mut m = k;
+        while m > 0 && all[m - 1] as u32 > all[m] as u32 {
+            all.swap(m - 1, m);
+            m -= 1;
+        }
+        k += 1;
+    }
+    all
+};
 
 impl nacoscrypt_result {
     /// Every code, in numeric order (for tables and their tests).
     pub const fn all() -> &'static [nacoscrypt_result] {
-        ALL_RESULTS
-    }
-
-    /// The code of a core error kind: one distinct code per kind.
-    pub const fn from_kind(kind: ErrorKind) -> Self {
-        // `ErrorKind` is `#[non_exhaustive]`: a kind added to the core later falls to
-        // `Unclassified` until it gets its own code here (a unit test fails meanwhile).
-        match kind {
-            ErrorKind::NotEncryptedDataId => Self::NotEncryptedDataId,
-            ErrorKind::EmptyContent => Self::EmptyContent,
-            ErrorKind::ContentTooLarge => Self::ContentTooLarge,
-            ErrorKind::InvalidBase64 => Self::InvalidBase64,
-            ErrorKind::BadPadding => Self::BadPadding,
-            ErrorKind::NotWholeBlocks => Self::NotWholeBlocks,
-            ErrorKind::AuthenticationFailed => Self::AuthenticationFailed,
-            ErrorKind::InvalidUtf8 => Self::InvalidUtf8,
-            ErrorKind::UnknownKey => Self::UnknownKey,
-            ErrorKind::Kms => Self::Kms,
-            ErrorKind::DataKeyLength => Self::DataKeyLength,
-            ErrorKind::InvalidEncryptedDataKey => Self::InvalidEncryptedDataKey,
-            ErrorKind::InvalidArgument => Self::InvalidArgument,
-            ErrorKind::Random => Self::Random,
-            ErrorKind::KeyringSyntax => Self::KeyringSyntax,
-            ErrorKind::DuplicateKeyVersion => Self::DuplicateKeyVersion,
-            ErrorKind::KeyringKeyLength => Self::KeyringKeyLength,
-            ErrorKind::LoosePermissions => Self::LoosePermissions,
-            ErrorKind::Io => Self::Io,
-            ErrorKind::InvalidSecretKey => Self::InvalidSecretKey,
-            ErrorKind::SecretKeyTooShort => Self::SecretKeyTooShort,
-            ErrorKind::PubliclyKnownKey => Self::PubliclyKnownKey,
-            ErrorKind::InvalidIdentity => Self::InvalidIdentity,
-            ErrorKind::InvalidSettings => Self::InvalidSettings,
-            ErrorKind::MalformedToken => Self::MalformedToken,
-            ErrorKind::UnsupportedAlgorithm => Self::UnsupportedAlgorithm,
-            ErrorKind::InvalidSignature => Self::InvalidSignature,
-            ErrorKind::InvalidClaims => Self::InvalidClaims,
-            ErrorKind::TokenExpired => Self::TokenExpired,
-            _ => Self::Unclassified,
-        }
+        &ALL_RESULTS
     }
 
     /// The code with number `code`, if there is one.
@@ -193,77 +207,38 @@ impl nacoscrypt_result {
         ALL_RESULTS.iter().copied().find(|c| *c as u32 == code)
     }
 
-    /// A short static description of the code (what the header documents).
+    /// A short static description of the code (what the header documents): the core kind's
+    /// description, or for a general code its own.
     pub const fn message(self) -> &'static CStr {
-        match self {
-            Self::Ok => c"success",
-            Self::NullPointer => c"a required pointer argument is NULL",
-            Self::InvalidLength => c"a length argument is impossible",
-            Self::InvalidUtf8Input => c"a text argument is not valid UTF-8",
-            Self::Panic => c"the library panicked (caught at the boundary); please report it",
-            Self::BufferTooSmall => c"the buffer is too small",
-            Self::InvalidArgument => c"an argument is out of its domain",
-            Self::Random => c"the random number generator failed",
-            Self::Unclassified => c"an error this version of the library does not classify",
-            Self::NotEncryptedDataId => c"not an encrypted data ID: it must start with `cipher-`",
-            Self::EmptyContent => c"empty content: Nacos refuses blank configs",
-            Self::ContentTooLarge => c"content too large",
-            Self::InvalidBase64 => c"invalid base64",
-            Self::BadPadding => c"bad PKCS#7 padding after decryption (wrong key?)",
-            Self::NotWholeBlocks => c"ciphertext is not a whole number of 16-byte blocks",
-            Self::AuthenticationFailed => c"authentication failed",
-            Self::InvalidUtf8 => c"decrypted content is not valid UTF-8",
-            Self::DataKeyLength => c"data key of the wrong length for the scheme",
-            Self::InvalidEncryptedDataKey => {
-                c"encryptedDataKey missing for an envelope scheme, or too long"
-            }
-            Self::UnknownKey => c"unknown key id or key version",
-            Self::Kms => c"KMS failure",
-            Self::KeyringSyntax => c"malformed keyring line",
-            Self::DuplicateKeyVersion => c"duplicate keyring version id",
-            Self::KeyringKeyLength => c"keyring key is not 32 bytes",
-            Self::LoosePermissions => {
-                c"keyring file is accessible to group or others: run `chmod 600` on it"
-            }
-            Self::Io => c"I/O error",
-            Self::InvalidSecretKey => c"Illegal base64 character in the secret key",
-            Self::SecretKeyTooShort => c"secret key too short: at least 256 bits are required",
-            Self::PubliclyKnownKey => c"publicly known default key or identity refused",
-            Self::InvalidIdentity => c"server identity key and value must not be empty",
-            Self::InvalidSettings => c"invalid setting",
-            Self::MalformedToken => c"malformed token",
-            Self::UnsupportedAlgorithm => {
-                c"unsupported algorithm: the token header does not match the key"
-            }
-            Self::InvalidSignature => c"invalid signature",
-            Self::InvalidClaims => c"invalid claims",
-            Self::TokenExpired => c"token expired",
+        if let Some(kind) = self.kind() {
+            return kind.description_cstr();
         }
+        let mut i = 0;
+        while i < GENERAL.len() {
+            if GENERAL[i].0 as u32 == self as u32 {
+                return GENERAL[i].1;
+            }
+            i += 1;
+        }
+        c"unknown result code"
     }
 
     /// The Nacos server's message for a token verification code (`None` for other codes).
     /// For `MalformedToken` the server answers `user not found!` to a blank token and
     /// `token invalid!` otherwise; this gives the latter (the last error gives the exact one).
     pub const fn nacos_message(self) -> Option<&'static CStr> {
-        match self {
-            Self::MalformedToken | Self::InvalidClaims => Some(c"token invalid!"),
-            Self::UnsupportedAlgorithm => Some(c"unsupported signature algorithm"),
-            Self::InvalidSignature => Some(c"Invalid signature"),
-            Self::TokenExpired => Some(c"token expired!"),
-            _ => None,
+        match self.kind() {
+            Some(kind) => kind.nacos_message_cstr(),
+            None => None,
         }
     }
 
     /// `true` for the five token verification codes (`5xxx`).
     pub const fn is_token_error(self) -> bool {
-        matches!(
-            self,
-            Self::MalformedToken
-                | Self::UnsupportedAlgorithm
-                | Self::InvalidSignature
-                | Self::InvalidClaims
-                | Self::TokenExpired
-        )
+        match self.kind() {
+            Some(kind) => kind.is_token_error(),
+            None => false,
+        }
     }
 }
 
@@ -373,6 +348,52 @@ mod tests {
                 code.nacos_message().map(|m| m.to_str().unwrap()),
                 e.nacos_message()
             );
+        }
+    }
+
+    #[test]
+    fn the_header_has_exactly_the_codes_of_all() {
+        // A variant added to the C enum but neither a core kind nor in `GENERAL` would be
+        // missing from `all()` (and `nacoscrypt_result_message` would not know it).
+        let header = include_str!("../../include/nacoscrypt.h");
+        let in_header: Vec<(String, u32)> = header
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("NACOSCRYPT_RESULT_"))
+            .filter_map(|rest| rest.strip_suffix(','))
+            .filter_map(|rest| rest.split_once(" = "))
+            .map(|(name, number)| (name.to_owned(), number.parse().unwrap()))
+            .collect();
+        let screaming = |code: nacoscrypt_result| {
+            let mut out = String::new();
+            for (i, c) in format!("{code:?}").chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_uppercase());
+            }
+            out
+        };
+        let ours: Vec<(String, u32)> = nacoscrypt_result::all()
+            .iter()
+            .map(|&c| (screaming(c), c as u32))
+            .collect();
+        assert_eq!(in_header, ours);
+    }
+
+    #[test]
+    fn kind_codes_have_the_name_and_the_description_of_their_kind() {
+        for &kind in ErrorKind::ALL {
+            let code = nacoscrypt_result::from_kind(kind);
+            assert_eq!(format!("{code:?}"), format!("{kind:?}"));
+            assert_eq!(code.kind(), Some(kind));
+            assert_eq!(code.message(), kind.description_cstr());
+            assert_eq!(code.nacos_message(), kind.nacos_message_cstr());
+        }
+        for (code, message) in GENERAL {
+            assert_eq!(code.kind(), None);
+            assert_eq!(code.message(), message);
+            assert_eq!(code.nacos_message(), None);
+            assert!(!code.is_token_error());
         }
     }
 

@@ -63,6 +63,8 @@ class _StrItems(Protocol):
     def items(self) -> Iterable[tuple[str, str]]: ...
 
 # ----- exceptions ---------------------------------------------------------------------------
+# Declared once in python/src/errors.rs; tests/test_errors.py checks that these classes (and
+# __all__ above, and nacoscrypt/__init__.py) list exactly the ones the module registers.
 
 class NacosCryptError(Exception):
     """Base class of every error raised by nacoscrypt."""

@@ -1,246 +1,189 @@
-//! The exception classes and the one table that maps each core [`ErrorKind`] onto one of them.
+//! The exception classes, declared once in the table below (`exceptions!`), and the mapping
+//! of each core [`ErrorKind`] onto one of them through the kind's [`ErrorFamily`]:
 //!
 //! ```text
-//! NacosCryptError                      every error raised by nacoscrypt (.kind: the core name)
-//! ├── InvalidArgument                  invalid_argument
-//! ├── InvalidKey                       invalid_base64_secret, too_short, publicly_known,
-//! │                                    invalid_identity
+//! NacosCryptError                      family General (random), and every error's base (.kind)
+//! ├── InvalidArgument                  family Argument
+//! ├── InvalidKey                       family Key
 //! ├── InvalidToken (.nacos_message)
-//! │   ├── MalformedToken               malformed
-//! │   ├── UnsupportedAlgorithm         unsupported_algorithm
-//! │   ├── InvalidSignature             invalid_signature
-//! │   ├── InvalidClaims                invalid_claims
-//! │   └── TokenExpired                 expired
+//! │   ├── MalformedToken               kind MalformedToken     (family Token: a class per kind)
+//! │   ├── UnsupportedAlgorithm         kind UnsupportedAlgorithm
+//! │   ├── InvalidSignature             kind InvalidSignature
+//! │   ├── InvalidClaims                kind InvalidClaims
+//! │   └── TokenExpired                 kind TokenExpired
 //! ├── ConfigError
-//! │   ├── NotEncryptedDataId           not_encrypted_data_id
-//! │   ├── EmptyContent                 empty_content
-//! │   ├── ContentTooLarge              content_too_large
-//! │   ├── DecryptionError              invalid_base64, bad_padding, not_whole_blocks,
-//! │   │                                authentication_failed, invalid_utf8,
-//! │   │                                invalid_encrypted_data_key
-//! │   └── KmsError                     kms, unknown_key, data_key_length
-//! ├── KeyringError                     keyring_syntax, duplicate_key_version,
-//! │   │                                keyring_key_length
-//! │   └── KeyringPermissionError       loose_permissions
-//! ├── SettingsError                    invalid_settings
-//! └── FileError                        io (a keyring or properties file could not be read or
-//!                                      written; the message names the operation)
+//! │   ├── NotEncryptedDataId           kind NotEncryptedDataId (family Config: a class per kind)
+//! │   ├── EmptyContent                 kind EmptyContent
+//! │   ├── ContentTooLarge              kind ContentTooLarge
+//! │   ├── DecryptionError              family Decryption
+//! │   └── KmsError                     family Kms
+//! ├── KeyringError                     family Keyring
+//! │   └── KeyringPermissionError       family KeyringPermission
+//! ├── SettingsError                    family Settings
+//! └── FileError                        family File (a keyring or properties file could not be
+//!                                      read or written; the message names the operation)
 //! ```
 //!
-//! `random` (the operating system's RNG failed) raises `NacosCryptError` itself. A kind added to
-//! the core later, before this table learns it, also raises `NacosCryptError` (never a bare
-//! `Exception`); the unit test below fails until the table names it.
+//! The core's table (`nacoscrypt_core::for_each_error_kind!`) gives each kind's family; a new
+//! kind of a family with a shared class needs no edit here. A kind the table does not cover
+//! (a new token or config kind before its class is added) raises `NacosCryptError` (never a bare
+//! `Exception`); the unit tests below fail until the table names it. The stubs
+//! (`nacoscrypt/_native.pyi`) and `nacoscrypt/__init__.py` list the classes as static text;
+//! `python/tests/test_errors.py` checks that they list exactly the registered classes.
 
+use nacoscrypt_core::error::ErrorFamily;
 use nacoscrypt_core::{Error, ErrorKind};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
-create_exception!(
-    nacoscrypt,
-    NacosCryptError,
-    PyException,
-    "Base class of every error raised by nacoscrypt; `.kind` is the core's stable error name."
-);
-create_exception!(
-    nacoscrypt,
-    InvalidArgument,
-    NacosCryptError,
-    "An argument is out of its domain (an invalid key id, an unknown format, ...)."
-);
-create_exception!(
-    nacoscrypt,
-    InvalidKey,
-    NacosCryptError,
-    "A token secret key or server identity is unusable: not base64 as the server decodes it, \
-     shorter than 256 bits, empty, or publicly known without the explicit opt-in."
-);
-create_exception!(
-    nacoscrypt,
-    InvalidToken,
-    NacosCryptError,
-    "A token was refused; `.nacos_message` is what the Nacos server answers in that case."
-);
-create_exception!(
-    nacoscrypt,
-    MalformedToken,
-    InvalidToken,
-    "The token is blank or not three non-empty parts."
-);
-create_exception!(
-    nacoscrypt,
-    UnsupportedAlgorithm,
-    InvalidToken,
-    "The token header is not the constant of the key's algorithm."
-);
-create_exception!(
-    nacoscrypt,
-    InvalidSignature,
-    InvalidToken,
-    "The token signature does not verify (or is not canonically encoded)."
-);
-create_exception!(
-    nacoscrypt,
-    InvalidClaims,
-    InvalidToken,
-    "The token payload is not a JSON object with a string `sub` and an integer `exp`."
-);
-create_exception!(
-    nacoscrypt,
-    TokenExpired,
-    InvalidToken,
-    "The token has expired."
-);
-create_exception!(
-    nacoscrypt,
-    ConfigError,
-    NacosCryptError,
-    "Base class of the configuration encryption errors."
-);
-create_exception!(
-    nacoscrypt,
-    NotEncryptedDataId,
-    ConfigError,
-    "The data ID does not start with `cipher-`: it names no encryption scheme."
-);
-create_exception!(
-    nacoscrypt,
-    EmptyContent,
-    ConfigError,
-    "The content is empty (Nacos refuses blank configs)."
-);
-create_exception!(
-    nacoscrypt,
-    ContentTooLarge,
-    ConfigError,
-    "The plaintext or the stored content is larger than the limit allows."
-);
-create_exception!(
-    nacoscrypt,
-    DecryptionError,
-    ConfigError,
-    "Stored content or a blob does not decrypt: invalid base64, bad padding, not whole blocks, \
-     authentication failed (tampered, moved, wrong key), not UTF-8, a missing or oversized \
-     encryptedDataKey."
-);
-create_exception!(
-    nacoscrypt,
-    KmsError,
-    ConfigError,
-    "The KMS failed or does not know the key; an exception raised by a Python KMS object is \
-     chained as `__cause__`."
-);
-create_exception!(
-    nacoscrypt,
-    KeyringError,
-    NacosCryptError,
-    "A keyring file or text is malformed, or could not be read or written."
-);
-create_exception!(
-    nacoscrypt,
-    KeyringPermissionError,
-    KeyringError,
-    "A keyring file is accessible to its group or to others (run `chmod 600` on it)."
-);
-create_exception!(
-    nacoscrypt,
-    FileError,
-    NacosCryptError,
-    "A file (a keyring, application.properties) could not be read or written; the message names \
-     the operation and the operating system's error."
-);
-create_exception!(
-    nacoscrypt,
-    SettingsError,
-    NacosCryptError,
-    "An `application.properties` file or environment setting is invalid."
-);
-
-/// The Python exception classes, one per variant.
+/// What a class is raised for: the kinds of a family, one kind, or nothing itself (a base class
+/// whose subclasses are raised).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Class {
-    Base,
-    InvalidArgument,
-    InvalidKey,
-    MalformedToken,
-    UnsupportedAlgorithm,
-    InvalidSignature,
-    InvalidClaims,
-    TokenExpired,
-    NotEncryptedDataId,
-    EmptyContent,
-    ContentTooLarge,
-    DecryptionError,
-    KmsError,
-    KeyringError,
-    KeyringPermissionError,
-    SettingsError,
-    FileError,
+pub(crate) enum RaisedFor {
+    /// Every kind of the family.
+    Family(ErrorFamily),
+    /// This one kind.
+    Kind(ErrorKind),
+    /// No kind (only its subclasses are raised).
+    Nothing,
 }
 
-/// THE table: the exception class of each core error kind. `None` only for a kind this table
-/// does not know yet (raised as `NacosCryptError`; the test below refuses it).
-pub(crate) fn class_of(kind: ErrorKind) -> Option<Class> {
-    use ErrorKind as K;
-    Some(match kind {
-        K::NotEncryptedDataId => Class::NotEncryptedDataId,
-        K::EmptyContent => Class::EmptyContent,
-        K::ContentTooLarge => Class::ContentTooLarge,
-        K::InvalidBase64
-        | K::BadPadding
-        | K::NotWholeBlocks
-        | K::AuthenticationFailed
-        | K::InvalidUtf8
-        | K::InvalidEncryptedDataKey => Class::DecryptionError,
-        K::UnknownKey | K::Kms | K::DataKeyLength => Class::KmsError,
-        K::InvalidArgument => Class::InvalidArgument,
-        K::Random => Class::Base,
-        K::KeyringSyntax | K::DuplicateKeyVersion | K::KeyringKeyLength => Class::KeyringError,
-        K::Io => Class::FileError,
-        K::LoosePermissions => Class::KeyringPermissionError,
-        K::InvalidSecretKey | K::SecretKeyTooShort | K::PubliclyKnownKey | K::InvalidIdentity => {
-            Class::InvalidKey
-        }
-        K::InvalidSettings => Class::SettingsError,
-        K::MalformedToken => Class::MalformedToken,
-        K::UnsupportedAlgorithm => Class::UnsupportedAlgorithm,
-        K::InvalidSignature => Class::InvalidSignature,
-        K::InvalidClaims => Class::InvalidClaims,
-        K::TokenExpired => Class::TokenExpired,
-        _ => return None,
-    })
-}
-
-impl Class {
-    fn type_object(self, py: Python<'_>) -> Bound<'_, PyType> {
+impl RaisedFor {
+    fn covers(self, kind: ErrorKind) -> bool {
         match self {
-            Self::Base => py.get_type::<NacosCryptError>(),
-            Self::InvalidArgument => py.get_type::<InvalidArgument>(),
-            Self::InvalidKey => py.get_type::<InvalidKey>(),
-            Self::MalformedToken => py.get_type::<MalformedToken>(),
-            Self::UnsupportedAlgorithm => py.get_type::<UnsupportedAlgorithm>(),
-            Self::InvalidSignature => py.get_type::<InvalidSignature>(),
-            Self::InvalidClaims => py.get_type::<InvalidClaims>(),
-            Self::TokenExpired => py.get_type::<TokenExpired>(),
-            Self::NotEncryptedDataId => py.get_type::<NotEncryptedDataId>(),
-            Self::EmptyContent => py.get_type::<EmptyContent>(),
-            Self::ContentTooLarge => py.get_type::<ContentTooLarge>(),
-            Self::DecryptionError => py.get_type::<DecryptionError>(),
-            Self::KmsError => py.get_type::<KmsError>(),
-            Self::KeyringError => py.get_type::<KeyringError>(),
-            Self::KeyringPermissionError => py.get_type::<KeyringPermissionError>(),
-            Self::SettingsError => py.get_type::<SettingsError>(),
-            Self::FileError => py.get_type::<FileError>(),
+            Self::Family(family) => kind.family() == family,
+            Self::Kind(k) => kind == k,
+            Self::Nothing => false,
         }
     }
+}
+
+/// `RaisedFor` of a table entry.
+macro_rules! raised_for {
+    (family $family:ident) => {
+        RaisedFor::Family(ErrorFamily::$family)
+    };
+    (kind $kind:ident) => {
+        RaisedFor::Kind(ErrorKind::$kind)
+    };
+    (nothing) => {
+        RaisedFor::Nothing
+    };
+}
+
+/// Declares the exception classes from one table: the `create_exception!` classes, [`Class`]
+/// with its type objects, what each class is raised for, and the registration in the module
+/// (in table order). Entry: `Name(Base) for family F | kind K | nothing, "docstring";`.
+macro_rules! exceptions {
+    ($(
+        $name:ident($base:ident) for $how:ident $($what:ident)?, $doc:literal;
+    )*) => {
+        $(create_exception!(nacoscrypt, $name, $base, $doc);)*
+
+        /// The Python exception classes, one per variant, in registration order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Class {
+            $($name,)*
+        }
+
+        impl Class {
+            /// Every class, in registration order (the root class first).
+            pub(crate) const ALL: &'static [Class] = &[$(Class::$name),*];
+
+            /// The class's Python name.
+            pub(crate) const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$name => stringify!($name),)*
+                }
+            }
+
+            /// The Python name of the class's base.
+            #[cfg_attr(not(test), allow(dead_code))]
+            pub(crate) const fn base_name(self) -> &'static str {
+                match self {
+                    $(Self::$name => stringify!($base),)*
+                }
+            }
+
+            /// What the class is raised for.
+            pub(crate) const fn raised_for(self) -> RaisedFor {
+                match self {
+                    $(Self::$name => raised_for!($how $($what)?),)*
+                }
+            }
+
+            fn type_object(self, py: Python<'_>) -> Bound<'_, PyType> {
+                match self {
+                    $(Self::$name => py.get_type::<$name>(),)*
+                }
+            }
+        }
+    };
+}
+
+exceptions! {
+    NacosCryptError(PyException) for family General,
+        "Base class of every error raised by nacoscrypt; `.kind` is the core's stable error name.";
+    InvalidArgument(NacosCryptError) for family Argument,
+        "An argument is out of its domain (an invalid key id, an unknown format, ...).";
+    InvalidKey(NacosCryptError) for family Key,
+        "A token secret key or server identity is unusable: not base64 as the server decodes it, \
+         shorter than 256 bits, empty, or publicly known without the explicit opt-in.";
+    InvalidToken(NacosCryptError) for nothing,
+        "A token was refused; `.nacos_message` is what the Nacos server answers in that case.";
+    MalformedToken(InvalidToken) for kind MalformedToken,
+        "The token is blank or not three non-empty parts.";
+    UnsupportedAlgorithm(InvalidToken) for kind UnsupportedAlgorithm,
+        "The token header is not the constant of the key's algorithm.";
+    InvalidSignature(InvalidToken) for kind InvalidSignature,
+        "The token signature does not verify (or is not canonically encoded).";
+    InvalidClaims(InvalidToken) for kind InvalidClaims,
+        "The token payload is not a JSON object with a string `sub` and an integer `exp`.";
+    TokenExpired(InvalidToken) for kind TokenExpired,
+        "The token has expired.";
+    ConfigError(NacosCryptError) for nothing,
+        "Base class of the configuration encryption errors.";
+    NotEncryptedDataId(ConfigError) for kind NotEncryptedDataId,
+        "The data ID does not start with `cipher-`: it names no encryption scheme.";
+    EmptyContent(ConfigError) for kind EmptyContent,
+        "The content is empty (Nacos refuses blank configs).";
+    ContentTooLarge(ConfigError) for kind ContentTooLarge,
+        "The plaintext or the stored content is larger than the limit allows.";
+    DecryptionError(ConfigError) for family Decryption,
+        "Stored content or a blob does not decrypt: invalid base64, bad padding, not whole blocks, \
+         authentication failed (tampered, moved, wrong key), not UTF-8, a missing or oversized \
+         encryptedDataKey.";
+    KmsError(ConfigError) for family Kms,
+        "The KMS failed or does not know the key; an exception raised by a Python KMS object is \
+         chained as `__cause__`.";
+    KeyringError(NacosCryptError) for family Keyring,
+        "A keyring file or text is malformed, or could not be read or written.";
+    KeyringPermissionError(KeyringError) for family KeyringPermission,
+        "A keyring file is accessible to its group or to others (run `chmod 600` on it).";
+    SettingsError(NacosCryptError) for family Settings,
+        "An `application.properties` file or environment setting is invalid.";
+    FileError(NacosCryptError) for family File,
+        "A file (a keyring, application.properties) could not be read or written; the message names \
+         the operation and the operating system's error.";
+}
+
+/// THE mapping: the exception class of each core error kind (its own class, else its family's).
+/// `None` only for a kind the table does not cover yet (raised as `NacosCryptError`; the test
+/// below refuses it).
+pub(crate) fn class_of(kind: ErrorKind) -> Option<Class> {
+    Class::ALL
+        .iter()
+        .copied()
+        .find(|class| class.raised_for().covers(kind))
 }
 
 /// The Python exception for a core error: the class from the table, the core's message (which
 /// never holds key material or plaintext), `.kind` and, for token errors, `.nacos_message`.
 pub(crate) fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
     let kind = err.kind();
-    let class = class_of(kind).unwrap_or(Class::Base);
+    let class = class_of(kind).unwrap_or(Class::NacosCryptError);
     let py_err = PyErr::from_type(class.type_object(py), err.to_string());
     let value = py_err.value(py);
     let annotated = value
@@ -284,7 +227,7 @@ impl<T> CoreResultExt<T> for nacoscrypt_core::Result<T> {
 pub(crate) fn _error_classes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let table = PyDict::new(py);
     for &kind in ErrorKind::ALL {
-        let class = class_of(kind).unwrap_or(Class::Base);
+        let class = class_of(kind).unwrap_or(Class::NacosCryptError);
         table.set_item(kind.name(), class.type_object(py))?;
     }
     Ok(table)
@@ -293,84 +236,39 @@ pub(crate) fn _error_classes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// Adds the exception classes to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    m.add("NacosCryptError", py.get_type::<NacosCryptError>())?;
-    m.add("InvalidArgument", py.get_type::<InvalidArgument>())?;
-    m.add("InvalidKey", py.get_type::<InvalidKey>())?;
-    m.add("InvalidToken", py.get_type::<InvalidToken>())?;
-    m.add("MalformedToken", py.get_type::<MalformedToken>())?;
-    m.add(
-        "UnsupportedAlgorithm",
-        py.get_type::<UnsupportedAlgorithm>(),
-    )?;
-    m.add("InvalidSignature", py.get_type::<InvalidSignature>())?;
-    m.add("InvalidClaims", py.get_type::<InvalidClaims>())?;
-    m.add("TokenExpired", py.get_type::<TokenExpired>())?;
-    m.add("ConfigError", py.get_type::<ConfigError>())?;
-    m.add("NotEncryptedDataId", py.get_type::<NotEncryptedDataId>())?;
-    m.add("EmptyContent", py.get_type::<EmptyContent>())?;
-    m.add("ContentTooLarge", py.get_type::<ContentTooLarge>())?;
-    m.add("DecryptionError", py.get_type::<DecryptionError>())?;
-    m.add("KmsError", py.get_type::<KmsError>())?;
-    m.add("KeyringError", py.get_type::<KeyringError>())?;
-    m.add(
-        "KeyringPermissionError",
-        py.get_type::<KeyringPermissionError>(),
-    )?;
-    m.add("SettingsError", py.get_type::<SettingsError>())?;
-    m.add("FileError", py.get_type::<FileError>())?;
+    for &class in Class::ALL {
+        m.add(class.name(), class.type_object(py))?;
+    }
     m.add_function(wrap_pyfunction!(_error_classes, m)?)?;
     set_class_defaults(py)
 }
 
 /// Class-level defaults of `.kind` and `.nacos_message`, so that an exception raised by Python
 /// code (a test double, say) has them too: `kind` is the one kind a class stands for, or "" for
-/// a class several kinds share; `nacos_message` is the server's answer for the class.
+/// a class several kinds share (and for the root class); `nacos_message` is the server's answer
+/// for the class (`token invalid!` for `InvalidToken` itself).
 fn set_class_defaults(py: Python<'_>) -> PyResult<()> {
     py.get_type::<NacosCryptError>().setattr("kind", "")?;
-    let leaves = [
-        Class::InvalidArgument,
-        Class::InvalidKey,
-        Class::MalformedToken,
-        Class::UnsupportedAlgorithm,
-        Class::InvalidSignature,
-        Class::InvalidClaims,
-        Class::TokenExpired,
-        Class::NotEncryptedDataId,
-        Class::EmptyContent,
-        Class::ContentTooLarge,
-        Class::DecryptionError,
-        Class::KmsError,
-        Class::KeyringError,
-        Class::KeyringPermissionError,
-        Class::SettingsError,
-        Class::FileError,
-    ];
-    for class in leaves {
+    for &class in &Class::ALL[1..] {
         let mut kinds = ErrorKind::ALL
             .iter()
-            .filter(|&&k| class_of(k) == Some(class));
-        let name = match (kinds.next(), kinds.next()) {
-            (Some(kind), None) => kind.name(),
-            _ => "",
-        };
-        class.type_object(py).setattr("kind", name)?;
+            .copied()
+            .filter(|&k| class_of(k) == Some(class));
+        let class_type = class.type_object(py);
+        match (kinds.next(), kinds.next()) {
+            (None, _) => {} // a base class: inherits
+            (Some(kind), None) => {
+                class_type.setattr("kind", kind.name())?;
+                if let Some(message) = kind.nacos_message() {
+                    class_type.setattr("nacos_message", message)?;
+                }
+            }
+            (Some(_), Some(_)) => class_type.setattr("kind", "")?,
+        }
     }
-    let messages = [
-        (
-            py.get_type::<InvalidToken>(),
-            Error::InvalidClaims { reason: "" },
-        ),
-        (
-            py.get_type::<UnsupportedAlgorithm>(),
-            Error::UnsupportedAlgorithm,
-        ),
-        (py.get_type::<InvalidSignature>(), Error::InvalidSignature),
-        (py.get_type::<TokenExpired>(), Error::TokenExpired),
-    ];
-    for (class, err) in messages {
-        class.setattr("nacos_message", err.nacos_message().unwrap_or_default())?;
-    }
-    Ok(())
+    let invalid = ErrorKind::InvalidClaims.nacos_message();
+    py.get_type::<InvalidToken>()
+        .setattr("nacos_message", invalid.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -378,11 +276,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_core_error_kind_has_a_class() {
+    fn every_core_error_kind_has_exactly_one_class() {
         for &kind in ErrorKind::ALL {
-            assert!(
-                class_of(kind).is_some(),
-                "ErrorKind::{kind:?} ({}) is missing from the exception table",
+            let classes: Vec<_> = Class::ALL
+                .iter()
+                .filter(|c| c.raised_for().covers(kind))
+                .collect();
+            assert_eq!(
+                classes.len(),
+                1,
+                "ErrorKind::{kind:?} ({}) has no class, or several: {classes:?}",
                 kind.name()
             );
         }
@@ -392,47 +295,53 @@ mod tests {
     fn only_the_rng_failure_raises_the_base_class() {
         let base: Vec<_> = ErrorKind::ALL
             .iter()
-            .filter(|&&k| class_of(k) == Some(Class::Base))
+            .filter(|&&k| class_of(k) == Some(Class::NacosCryptError))
             .collect();
         assert_eq!(base, [&ErrorKind::Random]);
+        assert_eq!(Class::ALL[0], Class::NacosCryptError);
+        assert_eq!(Class::NacosCryptError.base_name(), "PyException");
     }
 
     #[test]
     fn token_kinds_map_to_token_classes_and_no_other_kind_does() {
-        let token_classes = [
-            Class::MalformedToken,
-            Class::UnsupportedAlgorithm,
-            Class::InvalidSignature,
-            Class::InvalidClaims,
-            Class::TokenExpired,
-        ];
         for &kind in ErrorKind::ALL {
-            let class = class_of(kind).unwrap_or(Class::Base);
+            let class = class_of(kind).unwrap_or(Class::NacosCryptError);
             assert_eq!(
                 kind.is_token_error(),
-                token_classes.contains(&class),
+                class.base_name() == "InvalidToken",
                 "{kind:?} -> {class:?}"
             );
+            // A token kind or a config kind of its own family has its own class.
+            if matches!(kind.family(), ErrorFamily::Token | ErrorFamily::Config) {
+                assert_eq!(class.raised_for(), RaisedFor::Kind(kind));
+                assert_eq!(class.name(), format!("{kind:?}"));
+            }
         }
     }
 
     #[test]
-    fn each_leaf_class_is_used() {
+    fn the_hierarchy_is_a_tree_declared_root_first() {
+        for (i, class) in Class::ALL.iter().enumerate().skip(1) {
+            let base = Class::ALL[..i]
+                .iter()
+                .find(|b| b.name() == class.base_name());
+            assert!(base.is_some(), "{class:?}: its base is declared after it");
+        }
+    }
+
+    #[test]
+    fn each_class_is_raised_or_is_a_base() {
         let used: Vec<_> = ErrorKind::ALL.iter().filter_map(|&k| class_of(k)).collect();
-        for class in [
-            Class::InvalidArgument,
-            Class::InvalidKey,
-            Class::NotEncryptedDataId,
-            Class::EmptyContent,
-            Class::ContentTooLarge,
-            Class::DecryptionError,
-            Class::KmsError,
-            Class::KeyringError,
-            Class::KeyringPermissionError,
-            Class::SettingsError,
-            Class::FileError,
-        ] {
-            assert!(used.contains(&class), "{class:?} is never raised");
+        for &class in Class::ALL {
+            let is_base = Class::ALL.iter().any(|c| c.base_name() == class.name());
+            assert!(
+                used.contains(&class) || is_base,
+                "{class:?} is never raised"
+            );
+            assert_eq!(
+                class.raised_for() == RaisedFor::Nothing,
+                !used.contains(&class)
+            );
         }
     }
 }

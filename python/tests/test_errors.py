@@ -214,3 +214,63 @@ def test_token_errors_carry_the_server_message() -> None:
         with pytest.raises(MalformedToken) as info:
             manager.verify(token, now=0)
         assert info.value.nacos_message == message
+
+
+def registered_exceptions() -> Dict[str, str]:
+    """The exception classes the native module registers: name -> the name of its one base."""
+    from nacoscrypt import _native
+
+    classes: Dict[str, str] = {}
+    for name, obj in vars(_native).items():
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            assert len(obj.__bases__) == 1, name
+            classes[name] = obj.__bases__[0].__name__
+    return classes
+
+
+def test_stubs_and_exports_list_exactly_the_registered_classes() -> None:
+    """The classes are declared once in python/src/errors.rs; the stub and ``__init__`` must
+    list them as static text, so this checks that neither drifts."""
+    import ast
+
+    registered = registered_exceptions()
+    assert "NacosCryptError" in registered and len(registered) == len(HIERARCHY)
+
+    # The stub: the classes deriving from Exception, with the same bases, all in its __all__.
+    stub = Path(__file__).resolve().parents[1] / "nacoscrypt" / "_native.pyi"
+    tree = ast.parse(stub.read_text(encoding="utf-8"))
+    bases = {
+        node.name: [ast.unparse(b) for b in node.bases]
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+    in_stub: Dict[str, str] = {}
+    grew = True
+    while grew:
+        grew = False
+        for name, names in bases.items():
+            if name not in in_stub and len(names) == 1 and (
+                names[0] == "Exception" or names[0] in in_stub
+            ):
+                in_stub[name] = names[0]
+                grew = True
+    assert in_stub == registered
+    stub_all = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+    )
+    assert set(registered) <= set(stub_all)
+
+    # The package: re-exports exactly these classes, the native objects themselves.
+    from nacoscrypt import _native
+
+    exported = {
+        name
+        for name in nacoscrypt.__all__
+        if isinstance(obj := getattr(nacoscrypt, name), type) and issubclass(obj, BaseException)
+    }
+    assert exported == set(registered)
+    for name in registered:
+        assert getattr(nacoscrypt, name) is getattr(_native, name), name
