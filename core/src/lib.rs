@@ -61,7 +61,7 @@ mod rng;
 pub mod sensitive;
 pub mod token;
 
-pub use error::{Error, ErrorKind, KmsServiceError, Result};
+pub use error::{Error, ErrorFamily, ErrorKind, KmsServiceError, Result};
 
 pub use rand_core::{self, CryptoRng};
 pub use sensitive::{SecretBytes, SecretString};
