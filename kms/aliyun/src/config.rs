@@ -131,7 +131,7 @@ impl AliyunConfig {
     /// # Ok::<(), nacoscrypt_core::Error>(())
     /// ```
     pub fn from_properties(text: &str) -> Result<Self> {
-        let props = nacoscrypt_core::token::Properties::parse(text)?;
+        let props = nacoscrypt_core::properties::Properties::parse(text)?;
         Ok(Self::from_pairs(props.iter()))
     }
 
