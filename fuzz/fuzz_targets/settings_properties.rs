@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nacoscrypt_core::token::{AuthSettings, Properties};
+use nacoscrypt_core::properties::Properties;
+use nacoscrypt_core::token::AuthSettings;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
