@@ -1,7 +1,9 @@
 //! [`TokenCache`]: the server's cached token manager (`token.cache.enable`, SPEC 3.4).
 
+use super::revocation::{self, RevocationStore};
 use super::{AccessToken, Claims, TokenManager};
 use crate::Result;
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 
@@ -48,6 +50,16 @@ pub struct TokenCache {
     /// token → claims
     verified: BTreeMap<String, Claims>,
     next_sweep: i64,
+    revocations: Option<Revocations>,
+}
+
+/// The revocation store of a cache (`Debug` names it only).
+struct Revocations(Box<dyn RevocationStore + Send + Sync>);
+
+impl core::fmt::Debug for Revocations {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RevocationStore")
+    }
 }
 
 impl TokenCache {
@@ -58,7 +70,41 @@ impl TokenCache {
             logins: BTreeMap::new(),
             verified: BTreeMap::new(),
             next_sweep: i64::MIN,
+            revocations: None,
         }
+    }
+
+    /// Consults `store` on every [`issue`](Self::issue) (a cached token issued before the
+    /// user's not-before time is replaced by a new one) and every [`verify`](Self::verify)
+    /// (cached verifications included: a revocation takes effect at once).
+    ///
+    /// ```
+    /// use nacoscrypt_core::token::{InMemoryRevocations, SecretKey, TokenCache, TokenManager};
+    /// use std::sync::{Arc, RwLock};
+    ///
+    /// let store = Arc::new(RwLock::new(InMemoryRevocations::new()));
+    /// let manager = TokenManager::new(SecretKey::from_bytes(&[6u8; 32])?);
+    /// let mut cache = TokenCache::new(manager).with_revocations(store.clone());
+    /// let old = cache.issue("alice", 1_000)?;
+    /// assert!(cache.verify(&old.token, 1_001).is_ok());
+    ///
+    /// store.write().unwrap().revoke_before("alice", 1_002); // password changed
+    /// assert!(cache.verify(&old.token, 1_003).is_err());
+    /// let new = cache.issue("alice", 1_003)?;
+    /// assert_ne!(new.token, old.token);
+    /// assert!(cache.verify(&new.token, 1_004).is_ok());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    pub fn with_revocations(mut self, store: impl RevocationStore + Send + Sync + 'static) -> Self {
+        self.revocations = Some(Revocations(Box::new(store)));
+        self
+    }
+
+    /// `true` if a revocation store refuses `sub`'s token expiring at `exp`.
+    fn revoked(&self, sub: &str, exp: i64) -> bool {
+        self.revocations
+            .as_ref()
+            .is_some_and(|r| revocation::check(&*r.0, sub, exp, self.manager.validity()).is_err())
     }
 
     /// The manager behind the cache.
@@ -79,7 +125,11 @@ impl TokenCache {
     /// As [`TokenManager::issue`].
     pub fn issue(&mut self, username: &str, now: i64) -> Result<AccessToken> {
         self.sweep(now);
-        if let Some((token, issued)) = self.logins.get(username) {
+        if let Some((token, issued)) = self
+            .logins
+            .get(username)
+            .filter(|(t, _)| !self.revoked(username, t.expires_at))
+        {
             // Renewed from issued + 90% of the validity on: compared in tenths of a second, as
             // 90% of a validity in seconds is a whole number of tenths.
             let renew_at = i128::from(*issued) * 10 + i128::from(token.ttl) * 9;
@@ -113,19 +163,28 @@ impl TokenCache {
     }
 
     /// Verifies `token` at `now` (Unix seconds): a token verified before is answered from the
-    /// cache until it expires; otherwise as [`TokenManager::verify`], remembering success.
+    /// cache until it expires; otherwise as [`TokenManager::verify`], remembering success. With
+    /// a revocation store ([`with_revocations`](Self::with_revocations)) a revoked token is
+    /// refused, cached or not.
     ///
     /// # Errors
-    /// As [`TokenManager::verify`].
+    /// As [`TokenManager::verify`]; [`Error::InvalidClaims`](crate::Error::InvalidClaims) for a
+    /// revoked token.
     pub fn verify(&mut self, token: &str, now: i64) -> Result<Claims> {
         self.sweep(now);
         if let Some(claims) = self.verified.get(token) {
             if !self.expired(claims.exp, now) {
+                if self.revoked(&claims.sub, claims.exp) {
+                    return Err(revocation::REVOKED);
+                }
                 return Ok(claims.clone());
             }
             self.verified.remove(token);
         }
         let claims = self.manager.verify(token, now)?;
+        if self.revoked(&claims.sub, claims.exp) {
+            return Err(revocation::REVOKED);
+        }
         if self.verified.len() >= MAX_CACHE_ENTRIES {
             self.sweep_now(now);
             evict_first(&mut self.verified, |c| c.exp);

@@ -2,6 +2,7 @@
 
 use crate::{Error, Result, SecretString};
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 use subtle::ConstantTimeEq;
 
@@ -16,6 +17,11 @@ pub const PUBLIC_DEFAULT_IDENTITY_VALUE: &str = "security";
 /// Empty (or blank) keys and values are refused, and so are the old public defaults
 /// `serverIdentity` / `security` unless explicitly allowed. `Debug` never prints the value.
 ///
+/// For a rolling change of the value across a cluster, older values can be accepted too
+/// ([`with_previous_value`](Self::with_previous_value)): a header is compared with every
+/// accepted value, each in constant time, and with all of them whatever matches (so the time
+/// taken does not tell which value, if any, matched).
+///
 /// # Example
 /// ```
 /// use nacoscrypt_core::token::ServerIdentity;
@@ -29,12 +35,19 @@ pub const PUBLIC_DEFAULT_IDENTITY_VALUE: &str = "security";
 /// let err = ServerIdentity::new("serverIdentity", "security").unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::PubliclyKnownKey);
 /// assert!(ServerIdentity::new_allowing_publicly_known("serverIdentity", "security").is_ok());
+///
+/// // Rotation: the new value first, the previous one still accepted during the rollout.
+/// let id = ServerIdentity::new("X-Nacos-Peer", "new-5f1c")?.with_previous_value("d2f8c0e7a1b9")?;
+/// assert!(id.matches_value("new-5f1c") && id.matches_value("d2f8c0e7a1b9"));
+/// assert_eq!(id.value(), "new-5f1c");
 /// # Ok::<(), nacoscrypt_core::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ServerIdentity {
     key: String,
     value: SecretString,
+    previous: Vec<SecretString>,
+    allow_publicly_known: bool,
 }
 
 impl ServerIdentity {
@@ -65,7 +78,32 @@ impl ServerIdentity {
         Ok(Self {
             key: String::from(key),
             value: SecretString::from(String::from(value)),
+            previous: Vec::new(),
+            allow_publicly_known,
         })
+    }
+
+    /// Also accepts `value`, an older identity value (tried after the current one and those
+    /// added before it), checked as [`new`](Self::new) checks a value.
+    ///
+    /// # Errors
+    /// [`Error::EmptyIdentity`] for an empty or blank value; [`Error::PubliclyKnownKey`] for the
+    /// old public default `security`, unless this identity was built with
+    /// [`new_allowing_publicly_known`](Self::new_allowing_publicly_known).
+    pub fn with_previous_value(mut self, value: &str) -> Result<Self> {
+        if value.trim().is_empty() {
+            return Err(Error::EmptyIdentity);
+        }
+        if !self.allow_publicly_known && value == PUBLIC_DEFAULT_IDENTITY_VALUE {
+            return Err(Error::PubliclyKnownKey);
+        }
+        self.previous.push(SecretString::from(String::from(value)));
+        Ok(self)
+    }
+
+    /// The number of older values still accepted.
+    pub fn previous_value_count(&self) -> usize {
+        self.previous.len()
     }
 
     /// The header name.
@@ -87,9 +125,15 @@ impl ServerIdentity {
             .is_some_and(|(_, value)| self.matches_value(value))
     }
 
-    /// `true` if `value` is exactly the identity value (constant time for equal lengths).
+    /// `true` if `value` is exactly the identity value or one of the previous values. Each is
+    /// compared in constant time (for equal lengths), and every one is compared.
     pub fn matches_value(&self, value: &str) -> bool {
-        bool::from(value.as_bytes().ct_eq(self.value.as_bytes()))
+        let given = value.as_bytes();
+        let mut found = given.ct_eq(self.value.as_bytes());
+        for previous in &self.previous {
+            found |= given.ct_eq(previous.as_bytes());
+        }
+        bool::from(found)
     }
 }
 
@@ -98,6 +142,7 @@ impl fmt::Debug for ServerIdentity {
         f.debug_struct("ServerIdentity")
             .field("key", &self.key)
             .field("value", &"[REDACTED]")
+            .field("previous_values", &self.previous.len())
             .finish()
     }
 }

@@ -137,6 +137,36 @@ impl TokenManager {
         super::verify::verify(&self.keys, token, now, self.leeway)
     }
 
+    /// [`verify`](Self::verify), then refuses a token issued before its subject's not-before
+    /// time in `store` (see [`RevocationStore`](super::RevocationStore)); the issue time is
+    /// `exp − validity`. Costs one store lookup after a successful verification.
+    ///
+    /// ```
+    /// use nacoscrypt_core::token::{InMemoryRevocations, SecretKey, TokenManager};
+    ///
+    /// let manager = TokenManager::new(SecretKey::from_bytes(&[8u8; 32])?);
+    /// let token = manager.issue("bob", 10)?;
+    /// let mut store = InMemoryRevocations::new();
+    /// assert!(manager.verify_not_revoked(&token.token, 20, &store).is_ok());
+    /// store.revoke_before("bob", 11);
+    /// assert!(manager.verify_not_revoked(&token.token, 20, &store).is_err());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); [`Error::InvalidClaims`] ("token revoked: …", the server's
+    /// text `token invalid!`) for a revoked token.
+    pub fn verify_not_revoked(
+        &self,
+        token: &str,
+        now: i64,
+        store: &(impl super::RevocationStore + ?Sized),
+    ) -> Result<Claims> {
+        let claims = self.verify(token, now)?;
+        super::revocation::check(store, &claims.sub, claims.exp, self.validity)?;
+        Ok(claims)
+    }
+
     /// [`issue`](Self::issue) at the system clock's time.
     ///
     /// # Errors

@@ -9,7 +9,11 @@
 //! - [`TokenCache`]: the server's token cache (`token.cache.enable`).
 //! - [`ServerIdentity`]: the peer-server header check.
 //! - [`refresh_at_ms`] / [`needs_refresh`]: client refresh timing; [`LoginResponse`]: the login
-//!   answer.
+//!   answer; [`TokenKeeper`] (std) / [`KeeperState`]: the client's token, refreshed with jitter,
+//!   one login for many threads, one re-login after a 403.
+//! - [`RevocationStore`] / [`InMemoryRevocations`]: per-user "not before" times (password
+//!   change, deletion), consulted by [`TokenManager::verify_not_revoked`] and the cache.
+//! - [`audit::audit`]: what in a cluster's settings weakens its auth (`nacoscrypt auth audit`).
 //! - [`AuthSettings`]: all of the above from a cluster's `application.properties` or the Docker
 //!   image's environment.
 //!
@@ -31,12 +35,15 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+pub mod audit;
 mod cache;
 mod claims;
 mod hmac;
 mod identity;
+mod keeper;
 mod manager;
 mod refresh;
+mod revocation;
 mod secret;
 pub mod settings;
 mod sign;
@@ -50,8 +57,12 @@ pub use crate::properties::Properties;
 pub use cache::{MAX_CACHE_ENTRIES, TokenCache};
 pub use claims::Claims;
 pub use identity::{PUBLIC_DEFAULT_IDENTITY_KEY, PUBLIC_DEFAULT_IDENTITY_VALUE, ServerIdentity};
+#[cfg(feature = "std")]
+pub use keeper::TokenKeeper;
+pub use keeper::{DEFAULT_MAX_BACKOFF_MS, DEFAULT_MIN_BACKOFF_MS, KeeperState, Step};
 pub use manager::{AccessToken, DEFAULT_VALIDITY_SECS, LoginResponse, TokenManager};
 pub use refresh::{needs_refresh, refresh_at_ms};
+pub use revocation::{InMemoryRevocations, RevocationStore};
 pub use secret::{Algorithm, MAX_SECRET_TEXT_LEN, SecretKey};
 pub use settings::AuthSettings;
 pub use verify::{MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
