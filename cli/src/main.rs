@@ -10,6 +10,7 @@
 //! Exit codes: 0 ok, 1 verification or decryption failed, 2 usage error, 3 I/O or KMS error
 //! (the table from the core's error kinds is in `failure.rs`).
 
+mod auth;
 mod config;
 mod failure;
 mod io;
@@ -78,6 +79,9 @@ enum Command {
     /// Check the KMS: credentials, reachability, and that the key encrypts and decrypts
     #[command(subcommand, after_help = KMS_AFTER)]
     Kms(KmsCommand),
+    /// Audit a Nacos server's auth settings (application.properties and/or Docker environment)
+    #[command(subcommand, after_help = AUTH_AFTER)]
+    Auth(AuthCommand),
     /// Generate a token secret for the Nacos server
     #[command(
         subcommand,
@@ -319,6 +323,41 @@ enum TokenCommand {
     },
 }
 
+const AUTH_AFTER: &str = "\
+Flags auth disabled, the user-agent white list, a missing, undecodable, short (< 256 bits) or
+publicly known token secret, a missing or default server identity, a token validity outside
+300..=86400 s, and the token cache. Secrets are never printed.
+
+Exit codes: 0 no error (with --strict: no warning either), 1 findings, 2 usage, 3 I/O.
+
+Examples:
+  nacoscrypt auth audit --properties /home/nacos/conf/application.properties
+  nacoscrypt auth audit --env --json
+  nacoscrypt auth audit --properties application.properties --env-file nacos.env --strict";
+
+#[derive(Debug, Subcommand)]
+enum AuthCommand {
+    /// Report what weakens the server's auth (text, or --json); exit 1 on an error finding
+    Audit {
+        /// The server's application.properties (${NAME:default} placeholders resolve against
+        /// the environment read with --env / --env-file)
+        #[arg(long, value_name = "PATH")]
+        properties: Option<PathBuf>,
+        /// A Docker env file (NAME=value lines: NACOS_AUTH_ENABLE, NACOS_AUTH_TOKEN, ...)
+        #[arg(long, value_name = "PATH")]
+        env_file: Option<PathBuf>,
+        /// Read the Docker image's variables (NACOS_AUTH_*) from this environment
+        #[arg(long)]
+        env: bool,
+        /// Print the report as one line of JSON
+        #[arg(long)]
+        json: bool,
+        /// Fail (exit 1) on warnings too
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum SecretCommand {
     /// A fresh random secret (base64) and the application.properties line to paste
@@ -393,6 +432,21 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 }
             }
         }
+        Command::Auth(AuthCommand::Audit {
+            properties,
+            env_file,
+            env,
+            json,
+            strict,
+        }) => auth::audit(
+            &auth::AuditSources {
+                properties: properties.as_deref(),
+                env_file: env_file.as_deref(),
+                process_env: env,
+            },
+            json,
+            strict,
+        ),
         Command::Secret(SecretCommand::New { bytes }) => token::new_secret(usize::from(bytes)),
     }
 }
