@@ -306,11 +306,32 @@ typedef struct nacoscrypt_kms nacoscrypt_kms;
 typedef struct nacoscrypt_kms_output nacoscrypt_kms_output;
 
 /**
+ * Where the login callback puts the token, through the `nacoscrypt_login_output_set_*()`
+ * functions. Owned by the library; valid only during the callback.
+ */
+typedef struct nacoscrypt_login_output nacoscrypt_login_output;
+
+/**
  * A login response as a client reads it (`nacoscrypt_login_response_parse()`).
  *
  * Thread safety: immutable; safe to read from many threads at once.
  */
 typedef struct nacoscrypt_login_response nacoscrypt_login_response;
+
+/**
+ * An in-memory revocation store: user name → not-before time (Unix seconds). A token is
+ * revoked when it was issued (its `exp` minus the verifying manager's validity) before its
+ * subject's not-before time; the error is `NACOSCRYPT_RESULT_INVALID_CLAIMS` ("token revoked:
+ * …", the server's text `token invalid!`). Times only move forward.
+ *
+ * Cost: one lookup (a search among the revoked users, no allocation) after a successful
+ * verification: some 70 ns beside 340 ns for an HS256 verification with 10,000 users revoked.
+ *
+ * Thread safety: internally locked; safe to use from many threads at once, and shared with
+ * the caches it is given to (`nacoscrypt_token_cache_set_revocations()`), which see later
+ * revocations at once.
+ */
+typedef struct nacoscrypt_revocations nacoscrypt_revocations;
 
 /**
  * A token secret key (the server setting
@@ -338,6 +359,18 @@ typedef struct nacoscrypt_server_identity nacoscrypt_server_identity;
  * Thread safety: internally locked; safe to use from many threads at once.
  */
 typedef struct nacoscrypt_token_cache nacoscrypt_token_cache;
+
+/**
+ * The client-side token keeper: holds the current token and its TTL, logs in through the
+ * callback when no token is usable or its refresh is due (refreshes spread at random over a
+ * window before the SDKs' refresh point, so that clients started together do not log in
+ * together), and after `nacoscrypt_token_keeper_forbidden()` logs in once at once, then backs
+ * off.
+ *
+ * Thread safety: internally locked; safe to use from many threads at once. Threads asking
+ * while a login runs use the current token if still valid, else wait for that login.
+ */
+typedef struct nacoscrypt_token_keeper nacoscrypt_token_keeper;
 
 /**
  * Issues and verifies Nacos access tokens: a signing key, older keys still accepted (for a
@@ -655,6 +688,63 @@ typedef struct nacoscrypt_kms_callbacks {
  * (0 for a NULL key).
  */
 typedef uint32_t nacoscrypt_algorithm;
+
+/**
+ * The login callback: performs the login (an HTTP `POST /nacos/v1/auth/login`, say) and on
+ * success calls `nacoscrypt_login_output_set_token()` or
+ * `nacoscrypt_login_output_set_response_json()` on `out` and returns 0. On failure it returns
+ * its own non-zero code and may call `nacoscrypt_login_output_set_error_message()`; the
+ * keeper's call then fails with `NACOSCRYPT_RESULT_IO` ("logging in: …").
+ *
+ * It is called from the thread that asked for a token, never with the keeper's lock held, and
+ * once for all the threads asking at the same time. `out` is valid only during the call. The
+ * callback must not unwind (no C++ exception, no `longjmp`) out of the call, and should time
+ * out: threads waiting for a login wait as long as it takes.
+ */
+typedef int (*nacoscrypt_login_fn)(void *userdata,
+                                   struct nacoscrypt_login_output *out);
+
+/**
+ * Releases `userdata` when the keeper is freed.
+ */
+typedef void (*nacoscrypt_login_destroy_fn)(void *userdata);
+
+/**
+ * How to build a token keeper (`nacoscrypt_token_keeper_new()` copies it).
+ *
+ * Thread safety: the keeper calls `login` from whichever thread asks for a token when one is
+ * due, so `login` and `userdata` must be usable from any thread.
+ */
+typedef struct nacoscrypt_token_keeper_options {
+  /**
+   * The login callback (required).
+   */
+  nacoscrypt_login_fn login;
+  /**
+   * Passed to `login` and `destroy`; owned by the keeper from a successful
+   * `nacoscrypt_token_keeper_new()` on (see `destroy`).
+   */
+  void *userdata;
+  /**
+   * Called once with `userdata` when the keeper is freed (may be NULL). Not called if
+   * `nacoscrypt_token_keeper_new()` fails: `userdata` then stays the caller's.
+   */
+  nacoscrypt_login_destroy_fn destroy;
+  /**
+   * Refreshes spread uniformly over this many seconds before the SDKs' refresh point
+   * (`ttl − ttl/10` after the login); negative: the default, `ttl/10`; 0: no jitter.
+   */
+  int64_t jitter_window_secs;
+  /**
+   * The first backoff after a forced re-login or a failed login, in milliseconds (0: the
+   * default, 1,000); it doubles each time up to `max_backoff_ms` (0: the default, 60,000).
+   */
+  int64_t min_backoff_ms;
+  /**
+   * The longest backoff in milliseconds (0: the default).
+   */
+  int64_t max_backoff_ms;
+} nacoscrypt_token_keeper_options;
 
 /**
  * The `nacos` format: AES-ECB, what every Nacos client reads and writes (no integrity).
@@ -1697,6 +1787,26 @@ nacoscrypt_result nacoscrypt_server_identity_new(const char *key,
                                                  struct nacoscrypt_server_identity **identity_out);
 
 /**
+ * Makes a server identity check accepting several values, for a rolling change of the value
+ * across a cluster: `values[0]` is the current value, `values[1..values_len]` older ones still
+ * accepted. A header is compared with every value, each in constant time. Errors as
+ * `nacoscrypt_server_identity_new()` for any of the values; `values_len` 0 is
+ * `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+ *
+ * - `identity_out`: receives a new identity owned by the caller (free with
+ *   `nacoscrypt_server_identity_free()`); written only on success.
+ *
+ * # Safety
+ * `key` must be a NUL-terminated string; `values` hold `values_len` NUL-terminated strings;
+ * `identity_out` writable.
+ */
+nacoscrypt_result nacoscrypt_server_identity_new_rotating(const char *key,
+                                                          const char *const *values,
+                                                          size_t values_len,
+                                                          bool allow_publicly_known,
+                                                          struct nacoscrypt_server_identity **identity_out);
+
+/**
  * Checks one header: `*matches_out` is true if `name` is the identity key (ASCII
  * case-insensitive) and `value` is exactly the identity value.
  *
@@ -1726,7 +1836,8 @@ nacoscrypt_result nacoscrypt_server_identity_matches_headers(const struct nacosc
 
 /**
  * Checks a header value alone: `*matches_out` is true if `value` (`value_len` bytes) is
- * exactly the identity value (constant time for equal lengths).
+ * exactly the identity value or one of the older values it accepts (each compared in
+ * constant time for equal lengths).
  *
  * # Safety
  * `identity` must be a live identity; `value` readable for `value_len` bytes; `matches_out`
@@ -1824,6 +1935,244 @@ bool nacoscrypt_login_response_global_admin(const struct nacoscrypt_login_respon
  * `response` must be NULL or a live login response, not used after this call.
  */
 void nacoscrypt_login_response_free(struct nacoscrypt_login_response *response);
+
+/**
+ * Sets the login's result: `token` (NUL-terminated) valid for `token_ttl` seconds (the
+ * response's `tokenTtl`). `NACOSCRYPT_RESULT_INVALID_ARGUMENT` for an empty token or a TTL
+ * under 1.
+ *
+ * # Safety
+ * `out` must be the output lent to the running login callback; `token` a NUL-terminated
+ * string.
+ */
+nacoscrypt_result nacoscrypt_login_output_set_token(struct nacoscrypt_login_output *out,
+                                                    const char *token,
+                                                    int64_t token_ttl);
+
+/**
+ * Sets the login's result from the server's login response JSON (`json_len` bytes), read as
+ * `nacoscrypt_login_response_parse()` reads it. `NACOSCRYPT_RESULT_INVALID_ARGUMENT` if it is
+ * not a login response.
+ *
+ * # Safety
+ * `out` must be the output lent to the running login callback; `json` readable for
+ * `json_len` bytes.
+ */
+nacoscrypt_result nacoscrypt_login_output_set_response_json(struct nacoscrypt_login_output *out,
+                                                            const char *json,
+                                                            size_t json_len);
+
+/**
+ * Sets the message of a failing login (the callback then returns non-zero).
+ *
+ * # Safety
+ * `out` must be the output lent to the running login callback; `message` a NUL-terminated
+ * string.
+ */
+nacoscrypt_result nacoscrypt_login_output_set_error_message(struct nacoscrypt_login_output *out,
+                                                            const char *message);
+
+/**
+ * Makes a token keeper from `options` (copied).
+ * `NACOSCRYPT_RESULT_INVALID_ARGUMENT` without a login callback or for backoffs that are
+ * negative or with `min_backoff_ms > max_backoff_ms`.
+ *
+ * - `keeper_out`: receives a new keeper owned by the caller (free with
+ *   `nacoscrypt_token_keeper_free()`); written only on success.
+ *
+ * # Safety
+ * `options` must point to valid options; `keeper_out` writable.
+ */
+nacoscrypt_result nacoscrypt_token_keeper_new(const struct nacoscrypt_token_keeper_options *options,
+                                              struct nacoscrypt_token_keeper **keeper_out);
+
+/**
+ * The token to send at `now_ms` (Unix **milliseconds**): the current one, or a new one from
+ * the login callback when none is usable or its refresh is due.
+ *
+ * - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
+ *   (may be NULL) its length. Written only on success.
+ *
+ * Fails with the login's error (`NACOSCRYPT_RESULT_IO`, the callback's code in the message)
+ * for the thread that ran it and those that waited for it; while logins back off without a
+ * usable token, with the last login error.
+ *
+ * # Safety
+ * `keeper` must be a live keeper; `token_out` writable; `token_len_out` NULL or writable.
+ */
+nacoscrypt_result nacoscrypt_token_keeper_token(const struct nacoscrypt_token_keeper *keeper,
+                                                int64_t now_ms,
+                                                char **token_out,
+                                                size_t *token_len_out);
+
+/**
+ * `nacoscrypt_token_keeper_token()` at the system clock's time.
+ *
+ * # Safety
+ * As `nacoscrypt_token_keeper_token()`.
+ */
+nacoscrypt_result nacoscrypt_token_keeper_token_now(const struct nacoscrypt_token_keeper *keeper,
+                                                    char **token_out,
+                                                    size_t *token_len_out);
+
+/**
+ * Reports that the server answered 403 to a request carrying `token` (`token_len` bytes) at
+ * `now_ms` (Unix milliseconds). If it is the current token, `*stale_out` (may be NULL) is set
+ * to true and the next `nacoscrypt_token_keeper_token()` logs in: at once the first time,
+ * after a doubling backoff if the new token is refused too. A 403 for an older token changes
+ * nothing (false).
+ *
+ * # Safety
+ * `keeper` must be a live keeper; `token` readable for `token_len` bytes; `stale_out` NULL or
+ * writable.
+ */
+nacoscrypt_result nacoscrypt_token_keeper_forbidden(const struct nacoscrypt_token_keeper *keeper,
+                                                    const char *token,
+                                                    size_t token_len,
+                                                    int64_t now_ms,
+                                                    bool *stale_out);
+
+/**
+ * Drops the current token: the next `nacoscrypt_token_keeper_token()` logs in.
+ *
+ * # Safety
+ * `keeper` must be a live keeper.
+ */
+nacoscrypt_result nacoscrypt_token_keeper_clear(const struct nacoscrypt_token_keeper *keeper);
+
+/**
+ * Logins run so far, successful or failed (0 if `keeper` is NULL).
+ *
+ * # Safety
+ * `keeper` must be NULL or a live keeper.
+ */
+uint64_t nacoscrypt_token_keeper_login_count(const struct nacoscrypt_token_keeper *keeper);
+
+/**
+ * When the current token is to be refreshed, Unix milliseconds with the jitter applied
+ * (`INT64_MIN` without a token or if `keeper` is NULL).
+ *
+ * # Safety
+ * `keeper` must be NULL or a live keeper.
+ */
+int64_t nacoscrypt_token_keeper_refresh_at_ms(const struct nacoscrypt_token_keeper *keeper);
+
+/**
+ * The current token's TTL in seconds as the login reported it (0 without a token or if
+ * `keeper` is NULL).
+ *
+ * # Safety
+ * `keeper` must be NULL or a live keeper.
+ */
+int64_t nacoscrypt_token_keeper_ttl(const struct nacoscrypt_token_keeper *keeper);
+
+/**
+ * Frees a keeper (its `destroy` callback runs). NULL is ignored.
+ *
+ * # Safety
+ * `keeper` must be NULL or a live keeper, not used after this call (nor in use by another
+ * thread).
+ */
+void nacoscrypt_token_keeper_free(struct nacoscrypt_token_keeper *keeper);
+
+/**
+ * Makes an empty revocation store.
+ *
+ * - `revocations_out`: receives a new store owned by the caller (free with
+ *   `nacoscrypt_revocations_free()`); written only on success.
+ *
+ * # Safety
+ * `revocations_out` writable.
+ */
+nacoscrypt_result nacoscrypt_revocations_new(struct nacoscrypt_revocations **revocations_out);
+
+/**
+ * Revokes every token of `username` issued before `not_before` (Unix seconds; a token issued
+ * in that very second still verifies: pass `now + 1` to refuse it too). A later time already
+ * recorded is kept.
+ *
+ * # Safety
+ * `revocations` must be a live store; `username` a NUL-terminated string.
+ */
+nacoscrypt_result nacoscrypt_revocations_revoke_before(const struct nacoscrypt_revocations *revocations,
+                                                       const char *username,
+                                                       int64_t not_before);
+
+/**
+ * `nacoscrypt_revocations_revoke_before()` at the system clock's time.
+ *
+ * # Safety
+ * As `nacoscrypt_revocations_revoke_before()`.
+ */
+nacoscrypt_result nacoscrypt_revocations_revoke_now(const struct nacoscrypt_revocations *revocations,
+                                                    const char *username);
+
+/**
+ * Drops `username`'s not-before time (its unexpired tokens verify again).
+ *
+ * # Safety
+ * `revocations` must be a live store; `username` a NUL-terminated string.
+ */
+nacoscrypt_result nacoscrypt_revocations_forget(const struct nacoscrypt_revocations *revocations,
+                                                const char *username);
+
+/**
+ * Looks up `username`: `*found_out` is true if it has a not-before time, then written to
+ * `*not_before_out` (may be NULL).
+ *
+ * # Safety
+ * `revocations` must be a live store; `username` a NUL-terminated string; `found_out`
+ * writable; `not_before_out` NULL or writable.
+ */
+nacoscrypt_result nacoscrypt_revocations_not_before(const struct nacoscrypt_revocations *revocations,
+                                                    const char *username,
+                                                    bool *found_out,
+                                                    int64_t *not_before_out);
+
+/**
+ * The number of users with a not-before time (0 if `revocations` is NULL).
+ *
+ * # Safety
+ * `revocations` must be NULL or a live store.
+ */
+size_t nacoscrypt_revocations_len(const struct nacoscrypt_revocations *revocations);
+
+/**
+ * Frees a store (caches given it keep their share). NULL is ignored.
+ *
+ * # Safety
+ * `revocations` must be NULL or a live store, not used after this call.
+ */
+void nacoscrypt_revocations_free(struct nacoscrypt_revocations *revocations);
+
+/**
+ * `nacoscrypt_token_manager_verify()`, then refuses a token issued before its subject's
+ * not-before time in `revocations` (`NACOSCRYPT_RESULT_INVALID_CLAIMS`, "token revoked: …").
+ * Outputs as for `nacoscrypt_token_manager_verify()`.
+ *
+ * # Safety
+ * `manager` and `revocations` must be live; `token` readable for `token_len` bytes; each
+ * output NULL or writable.
+ */
+nacoscrypt_result nacoscrypt_token_manager_verify_not_revoked(const struct nacoscrypt_token_manager *manager,
+                                                              const struct nacoscrypt_revocations *revocations,
+                                                              const char *token,
+                                                              size_t token_len,
+                                                              int64_t now,
+                                                              char **subject_out,
+                                                              size_t *subject_len_out,
+                                                              int64_t *exp_out);
+
+/**
+ * Makes `cache` consult `revocations` (shared: later revocations apply at once) on every
+ * issue (a cached token issued before the user's not-before time is replaced) and every
+ * verify (cached verifications included). Replaces a store given before.
+ *
+ * # Safety
+ * `cache` and `revocations` must be live.
+ */
+nacoscrypt_result nacoscrypt_token_cache_set_revocations(const struct nacoscrypt_token_cache *cache,
+                                                         const struct nacoscrypt_revocations *revocations);
 
 /**
  * When a client refreshes a token obtained at `obtained_at_ms` (Unix milliseconds) with a TTL
@@ -1924,6 +2273,39 @@ nacoscrypt_result nacoscrypt_auth_settings_server_identity(const struct nacoscry
  * `settings` must be NULL or live settings, not used after this call.
  */
 void nacoscrypt_auth_settings_free(struct nacoscrypt_auth_settings *settings);
+
+/**
+ * Audits a server's auth settings: its `application.properties` text (`properties`,
+ * `properties_len` bytes; NULL for none) with `${NAME:default}` placeholders resolved against
+ * the `env_len` variables `env_names[i]=env_values[i]` first, or without a file the Docker
+ * image's variables alone (`NACOS_AUTH_ENABLE`, `NACOS_AUTH_TOKEN`,
+ * `NACOS_AUTH_IDENTITY_KEY`, …). The arrays may be NULL when `env_len` is 0.
+ *
+ * Flags auth disabled, the user-agent white list, a missing, undecodable, short or publicly
+ * known secret key, a missing or default server identity, a token validity outside
+ * 300..=86400 s and the token cache; never prints a secret.
+ *
+ * - `json_out`: receives the report
+ *   `{"ok":…,"errors":n,"warnings":n,"findings":[{"severity","code","setting","message"}…]}`
+ *   (free with `nacoscrypt_string_free()`); `json_len_out` (may be NULL) its length;
+ *   `errors_out` and `warnings_out` (may be NULL) the counts. Written only on success.
+ *
+ * A file that is not a properties file at all (over 4 MiB, say) is
+ * `NACOSCRYPT_RESULT_INVALID_SETTINGS`; a single unreadable setting is a finding.
+ *
+ * # Safety
+ * `properties` NULL or readable for `properties_len` bytes; the arrays hold `env_len`
+ * NUL-terminated strings each; `json_out` writable; the other outputs NULL or writable.
+ */
+nacoscrypt_result nacoscrypt_auth_audit(const char *properties,
+                                        size_t properties_len,
+                                        const char *const *env_names,
+                                        const char *const *env_values,
+                                        size_t env_len,
+                                        char **json_out,
+                                        size_t *json_len_out,
+                                        size_t *errors_out,
+                                        size_t *warnings_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -98,6 +98,11 @@ gcc "${CFLAGS[@]}" "${SAN[@]}" -pthread ffi/tests/c/test_threads.c -o "$WORK/tes
     "${SHARED[@]}"
 "$WORK/test_threads"
 
+step "token keeper (16 threads, one login), revocation, identity rotation, audit (issue 17), ASan+UBSan"
+gcc "${CFLAGS[@]}" "${SAN[@]}" -pthread ffi/tests/c/test_production.c -o "$WORK/test_production" \
+    "${SHARED[@]}"
+"$WORK/test_production"
+
 step "Alibaba Cloud KMS against the loopback test KMS (nacos-sdk-python's configs), ASan+UBSan"
 source scripts/aliyun-server.sh
 aliyun_server_start

@@ -96,8 +96,14 @@ impl TokenCache {
     /// # Ok::<(), nacoscrypt_core::Error>(())
     /// ```
     pub fn with_revocations(mut self, store: impl RevocationStore + Send + Sync + 'static) -> Self {
-        self.revocations = Some(Revocations(Box::new(store)));
+        self.set_revocations(store);
         self
+    }
+
+    /// [`with_revocations`](Self::with_revocations) on a cache in place (replacing any store
+    /// given before).
+    pub fn set_revocations(&mut self, store: impl RevocationStore + Send + Sync + 'static) {
+        self.revocations = Some(Revocations(Box::new(store)));
     }
 
     /// `true` if a revocation store refuses `sub`'s token expiring at `exp`.

@@ -356,7 +356,8 @@ mod threaded {
     ///
     /// A login that never returns holds up the threads waiting for it: give the HTTP client a
     /// timeout. A login that panics counts as a failed login (the waiting threads get an
-    /// error) and the panic goes on in the thread that ran it.
+    /// [`Error::Io`] "logging in: the login callback panicked") and the panic goes on in the
+    /// thread that ran it.
     ///
     /// # Example
     /// ```
@@ -411,8 +412,9 @@ mod threaded {
         fn drop(&mut self) {
             if self.armed {
                 lock(self.state).login_failed(
-                    Error::InvalidArgument {
-                        reason: "the login callback panicked",
+                    Error::Io {
+                        operation: "logging in",
+                        message: String::from("the login callback panicked"),
                     },
                     self.now_ms,
                 );

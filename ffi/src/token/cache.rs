@@ -33,7 +33,7 @@ impl Castable for nacoscrypt_token_cache {
 pub(crate) struct LockedCache(Mutex<TokenCache>);
 
 impl LockedCache {
-    fn with<T>(&self, f: impl FnOnce(&mut TokenCache) -> T) -> T {
+    pub(super) fn with<T>(&self, f: impl FnOnce(&mut TokenCache) -> T) -> T {
         // A panic while locked cannot leave the maps unsound, only stale: recover the lock.
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut cache)

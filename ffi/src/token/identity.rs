@@ -4,7 +4,7 @@ use crate::boundary::{
     Castable, OwnershipBox, arg_array, arg_ref, arg_str, arg_text, check_out, free_handle, out,
     out_handle,
 };
-use crate::error::{FfiResult, ffi_call};
+use crate::error::{FfiError, FfiResult, ffi_call};
 use crate::result::nacoscrypt_result;
 use core::ffi::c_char;
 use nacoscrypt_core::token::ServerIdentity;
@@ -51,6 +51,49 @@ pub unsafe extern "C" fn nacoscrypt_server_identity_new(
         } else {
             ServerIdentity::new(key, value)?
         };
+        // SAFETY: checked, writable by contract.
+        unsafe { out_handle(identity_out, identity) };
+        Ok(())
+    })
+}
+
+/// Makes a server identity check accepting several values, for a rolling change of the value
+/// across a cluster: `values[0]` is the current value, `values[1..values_len]` older ones still
+/// accepted. A header is compared with every value, each in constant time. Errors as
+/// `nacoscrypt_server_identity_new()` for any of the values; `values_len` 0 is
+/// `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+///
+/// - `identity_out`: receives a new identity owned by the caller (free with
+///   `nacoscrypt_server_identity_free()`); written only on success.
+///
+/// # Safety
+/// `key` must be a NUL-terminated string; `values` hold `values_len` NUL-terminated strings;
+/// `identity_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nacoscrypt_server_identity_new_rotating(
+    key: *const c_char,
+    values: *const *const c_char,
+    values_len: usize,
+    allow_publicly_known: bool,
+    identity_out: *mut *mut nacoscrypt_server_identity,
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract (every block below).
+        let key = unsafe { arg_str(key, "key") }?;
+        let values = unsafe { arg_array(values, values_len, "values") }?;
+        check_out(identity_out, "identity_out")?;
+        let Some((&current, previous)) = values.split_first() else {
+            return Err(FfiError::invalid("values_len", "must be at least 1"));
+        };
+        let current = unsafe { arg_str(current, "values[0]") }?;
+        let mut identity = if allow_publicly_known {
+            ServerIdentity::new_allowing_publicly_known(key, current)?
+        } else {
+            ServerIdentity::new(key, current)?
+        };
+        for &value in previous {
+            identity = identity.with_previous_value(unsafe { arg_str(value, "values[i]") }?)?;
+        }
         // SAFETY: checked, writable by contract.
         unsafe { out_handle(identity_out, identity) };
         Ok(())
@@ -115,7 +158,8 @@ pub unsafe extern "C" fn nacoscrypt_server_identity_matches_headers(
 }
 
 /// Checks a header value alone: `*matches_out` is true if `value` (`value_len` bytes) is
-/// exactly the identity value (constant time for equal lengths).
+/// exactly the identity value or one of the older values it accepts (each compared in
+/// constant time for equal lengths).
 ///
 /// # Safety
 /// `identity` must be a live identity; `value` readable for `value_len` bytes; `matches_out`

@@ -1,7 +1,7 @@
 //! Nacos access tokens (SPEC 3), one file per concern as in the core's `token` module: secret
 //! keys, issued access tokens, the token manager (issue, verify, rotation), the claims a
 //! verification returns, the token cache, the server identity check, the login JSON, refresh
-//! timing and auth settings.
+//! timing and auth settings; the client's token keeper and revocation by user.
 
 // Declared in the order of the header's sections, which cbindgen follows (the blank lines keep
 // rustfmt from sorting them).
@@ -19,16 +19,25 @@ mod identity;
 
 mod login;
 
+mod keeper;
+
+mod revocation;
+
 mod refresh;
 
 mod settings;
 
+mod audit;
+
 pub use access_token::*;
+pub use audit::*;
 pub use cache::*;
 pub use identity::*;
+pub use keeper::*;
 pub use login::*;
 pub use manager::*;
 pub use refresh::*;
+pub use revocation::*;
 pub use secret::*;
 pub use settings::*;
 
