@@ -2033,7 +2033,8 @@ nacoscrypt_result nacoscrypt_token_keeper_forbidden(const struct nacoscrypt_toke
                                                     bool *stale_out);
 
 /**
- * Drops the current token: the next `nacoscrypt_token_keeper_token()` logs in.
+ * Drops the current token and forgets any backoff (a logout, or new credentials): the next
+ * `nacoscrypt_token_keeper_token()` logs in at once.
  *
  * # Safety
  * `keeper` must be a live keeper.

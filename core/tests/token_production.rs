@@ -49,6 +49,11 @@ fn forbidden_forces_one_relogin_then_backs_off() {
     assert!(k.forbidden("c", 1_020));
     assert_eq!(k.next(2_500), Step::Ready, "the backoff doubled to 2 s");
     assert_eq!(k.next(3_010), Step::Login);
+    k.login_succeeded("d", 18_000, 3_010, 0).unwrap();
+    assert!(k.forbidden("d", 3_020));
+    assert_eq!(k.next(3_030), Step::Ready, "backing off 4 s");
+    k.clear();
+    assert_eq!(k.next(3_040), Step::Login, "new credentials log in at once");
 }
 
 // ----- revocation -----

@@ -264,10 +264,15 @@ impl KeeperState {
         true
     }
 
-    /// Drops the current token (a logout, or new credentials): the next request logs in.
+    /// Drops the current token (a logout, or new credentials): the next request logs in, at
+    /// once (the backoff and the last error are forgotten too).
     pub fn clear(&mut self) {
         self.held = None;
         self.stale = false;
+        self.forced = false;
+        self.last_error = None;
+        self.no_login_before_ms = i64::MIN;
+        self.backoff_ms = self.min_backoff_ms;
     }
 
     /// The current token, if any (it may be stale or expired: [`next`](Self::next) says).
@@ -531,7 +536,8 @@ mod threaded {
             lock(&self.state).forbidden(token, now_ms)
         }
 
-        /// Drops the current token: the next [`token`](Self::token) logs in.
+        /// Drops the current token and forgets any backoff (see [`KeeperState::clear`]): the
+        /// next [`token`](Self::token) logs in at once.
         pub fn clear(&self) {
             lock(&self.state).clear();
         }

@@ -350,7 +350,8 @@ pub unsafe extern "C" fn nacoscrypt_token_keeper_forbidden(
     })
 }
 
-/// Drops the current token: the next `nacoscrypt_token_keeper_token()` logs in.
+/// Drops the current token and forgets any backoff (a logout, or new credentials): the next
+/// `nacoscrypt_token_keeper_token()` logs in at once.
 ///
 /// # Safety
 /// `keeper` must be a live keeper.

@@ -92,6 +92,14 @@ impl PyTokenCache {
         claims.map(PyClaims).or_raise(py)
     }
 
+    /// Consults `revocations` from now on (shared: later revocations apply at once) on every
+    /// `issue` (a cached token issued before the user's not-before time is replaced) and every
+    /// `verify` (cached verifications included). Replaces a store given before.
+    fn set_revocations(&self, revocations: &Bound<'_, super::revocation::PyRevocations>) {
+        let store = std::sync::Arc::clone(&revocations.get().0);
+        self.with_cache(|cache| cache.set_revocations(store));
+    }
+
     /// Forgets the cached login of `username` (say, after a password change).
     fn invalidate_user(&self, username: Str) {
         self.with_cache(|cache| cache.invalidate_user(&username));

@@ -77,6 +77,31 @@ impl PyTokenManager {
         claims.map(PyClaims).or_raise(py)
     }
 
+    /// `verify`, then raises `InvalidClaims` ("token revoked: …") for a token issued before its
+    /// subject's not-before time in `revocations` (one lookup after the signature check).
+    #[pyo3(signature = (token, revocations, *, now = None))]
+    fn verify_not_revoked(
+        &self,
+        py: Python<'_>,
+        token: Str,
+        revocations: &Bound<'_, super::revocation::PyRevocations>,
+        now: Option<Int>,
+    ) -> PyResult<PyClaims> {
+        let store = &revocations.get().0;
+        let now = now.map_or_else(
+            || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            },
+            |n| n.0,
+        );
+        self.0
+            .verify_not_revoked(&token, now, store)
+            .map(PyClaims)
+            .or_raise(py)
+    }
+
     /// "HS256", "HS384" or "HS512": the signing key's algorithm.
     #[getter]
     fn algorithm(&self) -> &'static str {
