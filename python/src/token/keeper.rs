@@ -180,7 +180,8 @@ impl PyTokenKeeper {
         self.keeper.forbidden(&token, now_ms_or_clock(now_ms))
     }
 
-    /// Drops the current token: the next `token()` logs in.
+    /// Drops the current token and forgets any backoff (a logout, or new credentials): the
+    /// next `token()` logs in at once.
     fn clear(&self) {
         self.keeper.clear();
     }
