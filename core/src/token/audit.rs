@@ -22,7 +22,7 @@ pub const AUTH_ENABLED: &str = "nacos.core.auth.enabled";
 pub const USER_AGENT_WHITE: &str = "nacos.core.auth.enable.userAgentAuthWhite";
 
 /// The Docker image's names for [`AUTH_ENABLED`] and [`USER_AGENT_WHITE`] (the others are
-/// [`ENV_NAMES`](super::settings::ENV_NAMES)).
+/// [`ENV_NAMES`]).
 pub const AUDIT_ENV_NAMES: [(&str, &str); 2] = [
     ("NACOS_AUTH_ENABLE", AUTH_ENABLED),
     ("NACOS_AUTH_USER_AGENT_AUTH_WHITE_ENABLE", USER_AGENT_WHITE),
@@ -137,7 +137,7 @@ impl AuditReport {
 
 /// Audits a server's auth settings: from its `application.properties` text (placeholders
 /// resolved against `env` first, as the Docker image's file needs), or, without one, from the
-/// Docker image's environment names alone ([`ENV_NAMES`](super::settings::ENV_NAMES) and
+/// Docker image's environment names alone ([`ENV_NAMES`] and
 /// [`AUDIT_ENV_NAMES`]), unset ones taking the server's defaults.
 ///
 /// Flags: auth disabled; the user-agent white list; the secret key missing, not base64 for the

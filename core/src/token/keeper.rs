@@ -56,7 +56,24 @@ struct Held {
     expires_at_ms: i64,
 }
 
-/// The keeper's state machine, without threads, clock or RNG.
+/// The keeper's state machine, without threads, clock or RNG ([`TokenKeeper`] wraps it for
+/// threads).
+///
+/// # When a token is refreshed
+/// The SDKs' rule ([`refresh_at_ms`]) refreshes a token obtained at `t` with TTL `ttl` from
+/// `t + ttl − ttl/10` on. Were every client to follow it exactly, clients that logged in
+/// together (a restart, a rollout) would all log in again together. The keeper moves each
+/// refresh earlier by a random amount, uniform over a window (by default `ttl/10`, so refreshes
+/// spread over `[t + 0.8 ttl, t + 0.9 ttl]`): never later than the SDKs' rule.
+///
+/// # A 403
+/// A 403 means the server refused the token: its secret key was changed, the user's password
+/// changed, or the token was revoked. [`KeeperState::forbidden`] marks the token stale and the
+/// next request logs in at once. If the new token is refused too (the user lacks a permission,
+/// say), each further forced re-login waits a backoff that doubles from one second to a minute;
+/// meanwhile the stale token is handed out (the server's answer will not change by logging in
+/// more often). Failed logins back off the same way; while they do, a still-valid token is
+/// used, and without one the last login error is returned.
 ///
 /// # Example
 /// ```
@@ -351,8 +368,8 @@ mod threaded {
 
     type Rng = Box<dyn CryptoRng + Send>;
 
-    /// A thread-safe token keeper around a login closure (see the [module](super) for the
-    /// rules). The closure performs the login (an HTTP `POST /nacos/v1/auth/login`, say) and
+    /// A thread-safe token keeper around a login closure (see [`KeeperState`] for
+    /// the rules). The closure performs the login (an HTTP `POST /nacos/v1/auth/login`, say) and
     /// returns the server's [`LoginResponse`]; it runs without the keeper's lock held, once
     /// for any number of threads asking at the same time.
     ///

@@ -139,7 +139,15 @@ impl TokenManager {
 
     /// [`verify`](Self::verify), then refuses a token issued before its subject's not-before
     /// time in `store` (see [`RevocationStore`](super::RevocationStore)); the issue time is
-    /// `exp − validity`. Costs one store lookup after a successful verification.
+    /// `exp − validity`; a token issued in the very second of the not-before time still
+    /// verifies.
+    ///
+    /// # Cost
+    /// One store lookup after a successful verification (nothing of a forged token reaches the
+    /// store). For [`InMemoryRevocations`](super::InMemoryRevocations) that is a `BTreeMap`
+    /// search without allocation: the `token_verify_revocation_10k` bench, 10,000 users
+    /// revoked, measures about 410 ns against 340 ns for plain [`verify`](Self::verify) of an
+    /// HS256 token on a shared 2-core x86-64 machine (some 70 ns, a fifth of a verification).
     ///
     /// ```
     /// use nacoscrypt_core::token::{InMemoryRevocations, SecretKey, TokenManager};

@@ -32,8 +32,15 @@ pub(crate) const REVOKED: Error = Error::InvalidClaims {
 /// [`TokenCache`](super::TokenCache) given one with
 /// [`with_revocations`](super::TokenCache::with_revocations).
 ///
+/// A Nacos token carries only `sub` and `exp`: its issue time is taken as `exp − validity`
+/// (the verifying manager's validity, the cluster's `token.expire.seconds`), so a token is
+/// revoked when that time is before its user's not-before time. Times are whole seconds: a
+/// token issued in the very second of the revocation still verifies (a client logging in
+/// again right after a password change is not refused); record `at + 1` to refuse it too.
+///
 /// Implement it over a database or a shared cache to revoke across a cluster; lookups should be
-/// cheap, as one is made for each verification.
+/// cheap, as one is made for each verification (see
+/// [`TokenManager::verify_not_revoked`](super::TokenManager::verify_not_revoked) for the cost).
 ///
 /// # Example
 /// ```
