@@ -56,8 +56,8 @@
  * Numbers are stable: a code keeps its meaning forever, and a retired number is never reused.
  * Blocks: `0` success; `1xxx` general (arguments, panics, buffers); `2xxx` configuration
  * encryption; `3xxx` KMS and keyring; `4xxx` secret keys, server identity and settings;
- * `5xxx` token verification. `nacoscrypt_result_message()` describes a code;
- * `nacoscrypt_last_error_message()` gives the detail of the last failure on the calling thread.
+ * `5xxx` token verification; `6xxx` logging in (the token keeper). `nacoscrypt_result_message()`
+ * describes a code; `nacoscrypt_last_error_message()` gives the detail of the last failure on the calling thread.
  */
 enum nacoscrypt_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -212,6 +212,11 @@ enum nacoscrypt_result
    * The token has expired.
    */
   NACOSCRYPT_RESULT_TOKEN_EXPIRED = 5005,
+  /**
+   * The token keeper's login failed (the callback reported an error, or there is none); the
+   * last error message gives the callback's message and code.
+   */
+  NACOSCRYPT_RESULT_LOGIN_FAILED = 6001,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -694,7 +699,7 @@ typedef uint32_t nacoscrypt_algorithm;
  * success calls `nacoscrypt_login_output_set_token()` or
  * `nacoscrypt_login_output_set_response_json()` on `out` and returns 0. On failure it returns
  * its own non-zero code and may call `nacoscrypt_login_output_set_error_message()`; the
- * keeper's call then fails with `NACOSCRYPT_RESULT_IO` ("logging in: …").
+ * keeper's call then fails with `NACOSCRYPT_RESULT_LOGIN_FAILED` ("logging in: …").
  *
  * It is called from the thread that asked for a token, never with the keeper's lock held, and
  * once for all the threads asking at the same time. `out` is valid only during the call. The
@@ -1993,7 +1998,7 @@ nacoscrypt_result nacoscrypt_token_keeper_new(const struct nacoscrypt_token_keep
  * - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
  *   (may be NULL) its length. Written only on success.
  *
- * Fails with the login's error (`NACOSCRYPT_RESULT_IO`, the callback's code in the message)
+ * Fails with the login's error (`NACOSCRYPT_RESULT_LOGIN_FAILED`, the callback's code in the message)
  * for the thread that ran it and those that waited for it; while logins back off without a
  * usable token, with the last login error.
  *

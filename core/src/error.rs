@@ -147,6 +147,12 @@ macro_rules! for_each_error_kind {
             /// The token has expired.
             TokenExpired = "expired", family: Token,
                 message: "token expired", nacos: "token expired!";
+
+            // ----- logging in (the client-side token keeper) -----
+            /// The login that should have produced a token failed: the keeper's login callback
+            /// returned an error or panicked.
+            LoginFailed = "login_failed", family: Login,
+                message: "login failed";
         }
     };
 }
@@ -183,6 +189,8 @@ pub enum ErrorFamily {
     Settings,
     /// Reading or writing a file failed.
     File,
+    /// Logging in (the token keeper's login callback) failed.
+    Login,
     /// None of the above (the random number generator failed).
     General,
 }
@@ -469,6 +477,11 @@ pub enum Error {
         /// The operating system's description.
         message: String,
     },
+    /// The token keeper's login failed: the callback's own message (it must not hold secrets).
+    LoginFailed {
+        /// Why, in the login callback's words.
+        message: String,
+    },
     /// A token secret key has a character the server's base64 decoder refuses.
     IllegalBase64Character {
         /// Byte offset in the input of the character the server's decoder stops at.
@@ -532,6 +545,7 @@ impl Error {
             Self::KeyringKeyLength { .. } => ErrorKind::KeyringKeyLength,
             Self::LoosePermissions { .. } => ErrorKind::LoosePermissions,
             Self::Io { .. } => ErrorKind::Io,
+            Self::LoginFailed { .. } => ErrorKind::LoginFailed,
             Self::IllegalBase64Character { .. } => ErrorKind::InvalidSecretKey,
             Self::SecretKeyTooShort { .. } => ErrorKind::SecretKeyTooShort,
             Self::PubliclyKnownKey => ErrorKind::PubliclyKnownKey,
@@ -709,6 +723,7 @@ impl fmt::Display for Error {
                 "keyring file is accessible to group or others (mode {mode:03o}): run `chmod 600` on it"
             ),
             Self::Io { operation, message } => write!(f, "{operation}: {message}"),
+            Self::LoginFailed { message } => write!(f, "logging in: {message}"),
             Self::IllegalBase64Character { position } => {
                 write!(f, "Illegal base64 character at position {position}")
             }

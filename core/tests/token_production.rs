@@ -331,7 +331,7 @@ mod threaded {
             std::thread::yield_now();
         }
         let err = keeper.token(0).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Io);
+        assert_eq!(err.kind(), ErrorKind::LoginFailed);
         assert!(err.to_string().contains("panicked"));
         assert!(first.join().is_err());
     }

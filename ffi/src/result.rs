@@ -10,8 +10,8 @@ use nacoscrypt_core::ErrorKind;
 /// Numbers are stable: a code keeps its meaning forever, and a retired number is never reused.
 /// Blocks: `0` success; `1xxx` general (arguments, panics, buffers); `2xxx` configuration
 /// encryption; `3xxx` KMS and keyring; `4xxx` secret keys, server identity and settings;
-/// `5xxx` token verification. `nacoscrypt_result_message()` describes a code;
-/// `nacoscrypt_last_error_message()` gives the detail of the last failure on the calling thread.
+/// `5xxx` token verification; `6xxx` logging in (the token keeper). `nacoscrypt_result_message()`
+/// describes a code; `nacoscrypt_last_error_message()` gives the detail of the last failure on the calling thread.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -102,6 +102,11 @@ pub enum nacoscrypt_result {
     InvalidClaims = 5004,
     /// The token has expired.
     TokenExpired = 5005,
+
+    // ----- 6xxx: logging in -----
+    /// The token keeper's login failed (the callback reported an error, or there is none); the
+    /// last error message gives the callback's message and code.
+    LoginFailed = 6001,
 }
 
 /// The codes that no core error kind stands for (success and the general codes the boundary
@@ -318,7 +323,7 @@ mod tests {
         assert_eq!(messages.len(), nacoscrypt_result::all().len());
         for code in nacoscrypt_result::all() {
             assert_eq!(nacoscrypt_result::from_u32(*code as u32), Some(*code));
-            assert!(matches!(*code as u32, 0 | 1001..=1999 | 2001..=5999));
+            assert!(matches!(*code as u32, 0 | 1001..=1999 | 2001..=6999));
             assert_eq!(
                 code.is_token_error(),
                 (5000..6000).contains(&(*code as u32))
@@ -329,6 +334,7 @@ mod tests {
         assert_eq!(nacoscrypt_result::Panic as u32, 1004);
         assert_eq!(nacoscrypt_result::Kms as u32, 3002);
         assert_eq!(nacoscrypt_result::TokenExpired as u32, 5005);
+        assert_eq!(nacoscrypt_result::LoginFailed as u32, 6001);
     }
 
     #[test]

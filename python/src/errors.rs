@@ -20,8 +20,9 @@
 //! ├── KeyringError                     family Keyring
 //! │   └── KeyringPermissionError       family KeyringPermission
 //! ├── SettingsError                    family Settings
-//! └── FileError                        family File (a keyring or properties file could not be
-//!                                      read or written; the message names the operation)
+//! ├── FileError                        family File (a keyring or properties file could not be
+//! │                                    read or written; the message names the operation)
+//! └── LoginError                       family Login (a TokenKeeper's login failed)
 //! ```
 //!
 //! The core's table (`nacoscrypt_core::for_each_error_kind!`) gives each kind's family; a new
@@ -167,6 +168,9 @@ exceptions! {
     FileError(NacosCryptError) for family File,
         "A file (a keyring, application.properties) could not be read or written; the message names \
          the operation and the operating system's error.";
+    LoginError(NacosCryptError) for family Login,
+        "A TokenKeeper's login failed without an exception of its own (the login callable's \
+         exception is raised as it is).";
 }
 
 /// THE mapping: the exception class of each core error kind (its own class, else its family's).

@@ -26,6 +26,7 @@ from nacoscrypt import (
     KeyringPermissionError,
     KmsError,
     LocalKms,
+    LoginError,
     MalformedToken,
     NacosCryptError,
     NotEncryptedDataId,
@@ -60,6 +61,7 @@ HIERARCHY: Dict[Type[NacosCryptError], Type[BaseException]] = {
     KeyringPermissionError: KeyringError,
     SettingsError: NacosCryptError,
     FileError: NacosCryptError,
+    LoginError: NacosCryptError,
 }
 
 KEYRING = (

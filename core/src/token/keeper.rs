@@ -378,7 +378,7 @@ mod threaded {
     ///
     /// A login that never returns holds up the threads waiting for it: give the HTTP client a
     /// timeout. A login that panics counts as a failed login (the waiting threads get an
-    /// [`Error::Io`] "logging in: the login callback panicked") and the panic goes on in the
+    /// [`Error::LoginFailed`] "logging in: the login callback panicked") and the panic goes on in the
     /// thread that ran it.
     ///
     /// # Example
@@ -434,8 +434,7 @@ mod threaded {
         fn drop(&mut self) {
             if self.armed {
                 lock(self.state).login_failed(
-                    Error::Io {
-                        operation: "logging in",
+                    Error::LoginFailed {
                         message: String::from("the login callback panicked"),
                     },
                     self.now_ms,

@@ -18,7 +18,7 @@ use nacoscrypt_core::{Error, Result};
 /// success calls `nacoscrypt_login_output_set_token()` or
 /// `nacoscrypt_login_output_set_response_json()` on `out` and returns 0. On failure it returns
 /// its own non-zero code and may call `nacoscrypt_login_output_set_error_message()`; the
-/// keeper's call then fails with `NACOSCRYPT_RESULT_IO` ("logging in: …").
+/// keeper's call then fails with `NACOSCRYPT_RESULT_LOGIN_FAILED` ("logging in: …").
 ///
 /// It is called from the thread that asked for a token, never with the keeper's lock held, and
 /// once for all the threads asking at the same time. `out` is valid only during the call. The
@@ -179,10 +179,7 @@ impl Drop for CallbackLogin {
 
 impl CallbackLogin {
     fn login(&self) -> Result<LoginResponse> {
-        let failed = |message: String| Error::Io {
-            operation: "logging in",
-            message,
-        };
+        let failed = |message: String| Error::LoginFailed { message };
         let Some(login) = self.options.login else {
             return Err(failed("no login callback".into()));
         };
@@ -275,7 +272,7 @@ pub unsafe extern "C" fn nacoscrypt_token_keeper_new(
 /// - `token_out`: receives the token (free with `nacoscrypt_string_free()`); `token_len_out`
 ///   (may be NULL) its length. Written only on success.
 ///
-/// Fails with the login's error (`NACOSCRYPT_RESULT_IO`, the callback's code in the message)
+/// Fails with the login's error (`NACOSCRYPT_RESULT_LOGIN_FAILED`, the callback's code in the message)
 /// for the thread that ran it and those that waited for it; while logins back off without a
 /// usable token, with the last login error.
 ///

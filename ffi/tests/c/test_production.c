@@ -1,5 +1,5 @@
 /* Issue 17 in C: the token keeper (THREADS pthreads asking at once cause one login; a 403
- * forces one re-login; a failing login is NACOSCRYPT_RESULT_IO with the callback's message),
+ * forces one re-login; a failing login is NACOSCRYPT_RESULT_LOGIN_FAILED with the callback's message),
  * revocation by user (manager and cache), identity rotation, and the settings audit. Run under
  * AddressSanitizer + UBSan by scripts/test-ffi.sh. */
 #define _XOPEN_SOURCE 700
@@ -153,13 +153,13 @@ static void test_keeper_failures(void) {
   options.min_backoff_ms = 500;
   options.max_backoff_ms = 4000;
   CHECK_OK(nacoscrypt_token_keeper_new(&options, &keeper));
-  CHECK_RC(nacoscrypt_token_keeper_token(keeper, NOW_MS, &token, NULL), NACOSCRYPT_RESULT_IO);
+  CHECK_RC(nacoscrypt_token_keeper_token(keeper, NOW_MS, &token, NULL), NACOSCRYPT_RESULT_LOGIN_FAILED);
   CHECK(strstr(last_message(), "code 42") != NULL);
   CHECK(strstr(last_message(), "HTTP 403: unknown user") != NULL);
   /* Backing off: no new login for 500 ms. */
-  CHECK_RC(nacoscrypt_token_keeper_token(keeper, NOW_MS + 499, &token, NULL), NACOSCRYPT_RESULT_IO);
+  CHECK_RC(nacoscrypt_token_keeper_token(keeper, NOW_MS + 499, &token, NULL), NACOSCRYPT_RESULT_LOGIN_FAILED);
   CHECK(s.logins == 1);
-  CHECK_RC(nacoscrypt_token_keeper_token(keeper, NOW_MS + 500, &token, NULL), NACOSCRYPT_RESULT_IO);
+  CHECK_RC(nacoscrypt_token_keeper_token(keeper, NOW_MS + 500, &token, NULL), NACOSCRYPT_RESULT_LOGIN_FAILED);
   CHECK(s.logins == 2);
   nacoscrypt_token_keeper_free(keeper);
   CHECK(s.destroyed == 1);

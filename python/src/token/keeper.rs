@@ -86,10 +86,7 @@ fn call_login(login: &Py<PyAny>, failure: &Failure) -> Result<LoginResponse> {
                     .str()
                     .map_or_else(|_| String::new(), |s| s.to_string());
                 *slot = Some(err);
-                Err(Error::Io {
-                    operation: "logging in",
-                    message,
-                })
+                Err(Error::LoginFailed { message })
             }
         }
     })
