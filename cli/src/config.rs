@@ -131,7 +131,7 @@ fn data_id_failure(err: &Error, data_id: &str) -> Failure {
 }
 
 /// The KMS of `backend`, ready for the config functions.
-fn open(backend: &Backend) -> Result<Opened, Failure> {
+pub(crate) fn open(backend: &Backend) -> Result<Opened, Failure> {
     Ok(match backend {
         Backend::Keyring(kp) => Opened::Keyring(kp.open()?),
         Backend::Aliyun { client, .. } => Opened::Aliyun(client.clone()),

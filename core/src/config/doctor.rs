@@ -740,12 +740,13 @@ impl<'a> Reader<'a> {
     fn read(mut self) -> Diagnosis {
         let schemes = SchemeViews::of(self.id.data_id);
         let format = self.format(schemes);
-        let key_origin =
-            KeyOrigin::of_blob(if self.edk.is_empty() && format == StoredFormat::Nacos {
-                self.content
-            } else {
-                self.edk
-            });
+        // A direct config's blob is its content (after the v1 marker).
+        let direct = schemes.java == SchemeView::Direct && self.edk.is_empty();
+        let key_origin = KeyOrigin::of_blob(match format {
+            StoredFormat::Nacos if direct => self.content,
+            StoredFormat::V1 if direct => &self.content[4..],
+            _ => self.edk,
+        });
         self.schemes(schemes);
         self.sizes(schemes);
         match format {

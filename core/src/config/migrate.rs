@@ -39,6 +39,7 @@ use super::{ConfigId, Format, Limits, Scheme};
 use crate::kms::{Context, DataKey, KeySpec, Kms};
 use crate::{Error, SecretString};
 use alloc::string::String;
+#[cfg(feature = "std")]
 use alloc::vec::Vec;
 use core::fmt;
 
