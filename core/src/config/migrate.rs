@@ -282,34 +282,44 @@ fn migrate_inner(plan: &Plan<'_>, entry: &StoredConfig) -> Result<Outcome, (Step
         _ => Format::Nacos,
     });
 
-    // Resumable: an entry the target opens and the source does not is already migrated.
-    let in_target_form = new_data_id == entry.data_id
+    // Resumable: an entry the target opens and the source does not is already migrated. When
+    // the source is the target (a rotation within one key service) that never holds: no check.
+    let same_kms = plan
+        .source
+        .is_some_and(|s| core::ptr::addr_eq(s as *const dyn Kms, plan.target as *const dyn Kms));
+    let in_target_form = !same_kms
+        && new_data_id == entry.data_id
         && source_format != StoredFormat::ServerPlugin
         && Format::of_content(&entry.content) == target_format;
+    let open_source = || {
+        doctor::open(
+            &plan.source_keys(),
+            &id,
+            &entry.content,
+            &entry.encrypted_data_key,
+            source_format,
+        )
+    };
+    // The source's plaintext when the check already opened it (rekey reuses it).
+    let mut opened = None;
     if in_target_form {
         let target_keys = Keys {
             kms: Some(plan.target),
             plugin_server_secret: None,
         };
-        let fmt = stored_format(&id, &entry.content, &entry.encrypted_data_key);
-        if doctor::open(
+        let target_opens = doctor::open(
             &target_keys,
             &id,
             &entry.content,
             &entry.encrypted_data_key,
-            fmt,
+            source_format,
         )
-        .is_ok()
-            && doctor::open(
-                &plan.source_keys(),
-                &id,
-                &entry.content,
-                &entry.encrypted_data_key,
-                fmt,
-            )
-            .is_err()
-        {
-            return Ok(Outcome::AlreadyMigrated);
+        .is_ok();
+        if target_opens {
+            match open_source() {
+                Err(_) => return Ok(Outcome::AlreadyMigrated),
+                Ok(plain) => opened = Some(plain),
+            }
         }
     }
 
@@ -323,13 +333,10 @@ fn migrate_inner(plan: &Plan<'_>, entry: &StoredConfig) -> Result<Outcome, (Step
             target_format,
         )?,
         Mode::Rekey => {
-            let plain = doctor::open(
-                &plan.source_keys(),
-                &id,
-                &entry.content,
-                &entry.encrypted_data_key,
-                source_format,
-            )?;
+            let plain = match opened {
+                Some(plain) => plain,
+                None => open_source()?,
+            };
             let plain = if plan.unescape_html {
                 unescape_html(&plain)
             } else {
