@@ -43,7 +43,9 @@ from nacoscrypt._native import (
     UnsupportedAlgorithm,
     __version__,
     decrypt_config,
+    diagnose_config,
     encrypt_config,
+    migrate_config,
     needs_refresh,
     refresh_at_ms,
 )
@@ -81,7 +83,9 @@ __all__ = [
     "TokenManager",
     "UnsupportedAlgorithm",
     "decrypt_config",
+    "diagnose_config",
     "encrypt_config",
+    "migrate_config",
     "needs_refresh",
     "refresh_at_ms",
 ]
