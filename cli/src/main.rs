@@ -497,7 +497,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 ConfigCommand::Decrypt { input } => config::decrypt(&backend, input.as_deref()),
                 ConfigCommand::Doctor(args) => {
                     let opened = if args.check {
-                        Some(config::open(&backend)?)
+                        Some(config::open_existing(&backend)?)
                     } else {
                         None
                     };
@@ -574,7 +574,10 @@ fn run_migrate(
     };
     let _ = target_kind;
     let target_opened = config::open(target)?;
-    let source_opened = source_backend.as_ref().map(config::open).transpose()?;
+    let source_opened = source_backend
+        .as_ref()
+        .map(config::open_existing)
+        .transpose()?;
     let secret = plugin_secret(args.plugin_secret_file.as_deref())?;
     let key_id = args
         .key_id

@@ -404,3 +404,24 @@ fn migrate_moves_server_plugin_configs_to_kms_and_reports_the_rename() {
     assert_eq!(p.as_str(), "password=s3cret");
     assert!(Path::new(&output).exists());
 }
+
+#[test]
+fn doctor_check_never_creates_the_default_keyring() {
+    let sb = Sandbox::new("nocreate");
+    let (_, k) = sb.keyring("keyring", "alias/a");
+    let input = sb.write_lines("in.jsonl", &corpus(&k, "alias/a")[..1]);
+    let out = Command::new(BIN)
+        .args(["config", "doctor", "--check", input.to_str().unwrap()])
+        .env_remove("NACOSCRYPT_KEYRING")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", &sb.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("does not exist")
+    );
+    assert!(!sb.path(".config/nacoscrypt/keyring").exists());
+}

@@ -426,7 +426,8 @@ pub struct Diagnosis {
     pub encrypted_data_key_len: usize,
     /// Everything found, in the order found.
     pub findings: Vec<Finding>,
-    /// The steps tried with keys, if keys were given.
+    /// The steps tried with keys; `None` when no keys were given, or not the ones this config
+    /// needs (a `not-checked` finding says which).
     pub check: Option<KeyCheck>,
 }
 
@@ -568,6 +569,25 @@ pub fn diagnose_with_keys(
     encrypted_data_key: &str,
 ) -> Diagnosis {
     let mut report = diagnose(id, content, encrypted_data_key);
+    // A key the caller did not give is not a failure of the config: say it was not checked.
+    let missing = match report.format {
+        StoredFormat::Nacos | StoredFormat::V1 if keys.kms.is_none() => Some("no KMS was given"),
+        StoredFormat::ServerPlugin
+            if plugin::plugin_of(id.data_id) == Some(Plugin::DoubleAes)
+                && keys.plugin_server_secret.is_none() =>
+        {
+            Some("a doubleAes config needs the server's nacos.encrypt secret")
+        }
+        _ => None,
+    };
+    if let Some(why) = missing {
+        report.findings.push(Finding {
+            severity: Severity::Info,
+            code: "not-checked",
+            message: format!("the decryption steps were not tried: {why}"),
+        });
+        return report;
+    }
     let outcome = open(keys, id, content, encrypted_data_key, report.format);
     report.check = Some(match outcome {
         Ok(plain) => {
@@ -1121,5 +1141,9 @@ mod tests {
         assert_eq!(r.key_origin, KeyOrigin::ServerPluginKey);
         assert!(r.is_healthy(), "{}", r.to_json());
         assert!(!r.to_json().contains("a=b"));
+        // doubleAes without the server secret: not checked, not a failure.
+        let id = ConfigId::new("cipher-doubleAes-db", "g", "");
+        let r = diagnose_with_keys(&Keys::default(), &id, &content, key);
+        assert!(r.check.is_none() && r.findings.iter().any(|f| f.code == "not-checked"));
     }
 }
