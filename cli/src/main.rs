@@ -473,7 +473,6 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
             }
         }
         Command::Config(cmd) => {
-            let cli_kms = cli.kms;
             let backend = kms::Backend::resolve(
                 cli.kms.into(),
                 cli.keyring.as_deref(),
@@ -511,7 +510,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                         secret.as_deref().map(|s| s.as_str()),
                     )
                 }
-                ConfigCommand::Migrate(args) => run_migrate(&cli_kms, &backend, args),
+                ConfigCommand::Migrate(args) => run_migrate(&backend, args),
             }
         }
         Command::Kms(KmsCommand::Check { key_id }) => {
@@ -553,11 +552,7 @@ fn plugin_secret(
     Ok(Some(zeroize::Zeroizing::new(text.trim().to_owned())))
 }
 
-fn run_migrate(
-    target_kind: &KmsArg,
-    target: &kms::Backend,
-    args: MigrateArgs,
-) -> Result<(), failure::Failure> {
+fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::Failure> {
     use nacoscrypt_core::config::migrate::{Mode, Plan, TargetScheme};
     use nacoscrypt_core::kms::KeySpec;
     let same_source = args.from_kms.is_none()
@@ -572,7 +567,6 @@ fn run_migrate(
             args.from_kms_properties.as_deref(),
         )?)
     };
-    let _ = target_kind;
     let target_opened = config::open(target)?;
     let source_opened = source_backend
         .as_ref()
@@ -619,7 +613,6 @@ fn run_migrate(
             threads,
         },
         &plan,
-        source_opened.as_ref(),
     )
 }
 

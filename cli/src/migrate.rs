@@ -2,7 +2,6 @@
 
 use crate::failure::{Failure, REFUSED};
 use crate::io::note;
-use crate::kms::Opened;
 use crate::stream::{read_entries, to_json_line, write_atomically};
 use nacoscrypt_core::config::migrate::{self, Outcome, Plan};
 use std::io::{IsTerminal, Write};
@@ -21,12 +20,7 @@ pub(crate) struct MigrateRequest<'a> {
 
 /// Runs the migration. Exit: 0 every entry migrated or already migrated, 1 some failed (each
 /// reported on standard error), 2 usage, 3 I/O.
-pub(crate) fn run(
-    req: &MigrateRequest<'_>,
-    plan: &Plan<'_>,
-    source: Option<&Opened>,
-) -> Result<(), Failure> {
-    let _ = source;
+pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failure> {
     if let (Some(out), Some(input)) = (req.output, req.input)
         && (out == input
             || std::fs::canonicalize(out)
