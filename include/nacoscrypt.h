@@ -51,6 +51,52 @@
 #include <stdlib.h>
 
 /**
+ * `nacoscrypt_migrate_plan.mode`: keep the data key and re-wrap it under the target key
+ * (`nacos`-format content kept as is). Envelope configs whose scheme does not change only.
+ */
+#define NACOSCRYPT_MIGRATE_REWRAP 0
+
+/**
+ * `nacoscrypt_migrate_plan.mode`: a fresh data key; the content is encrypted afresh.
+ */
+#define NACOSCRYPT_MIGRATE_REKEY 1
+
+/**
+ * `nacoscrypt_migrate_plan.scheme`: keep the scheme the data ID selects.
+ */
+#define NACOSCRYPT_SCHEME_KEEP 0
+
+/**
+ * `nacoscrypt_migrate_plan.scheme`: `cipher-kms-aes-256-` (the data ID is renamed if needed).
+ */
+#define NACOSCRYPT_SCHEME_KMS_AES_256 1
+
+/**
+ * `nacoscrypt_migrate_plan.scheme`: `cipher-kms-aes-128-`.
+ */
+#define NACOSCRYPT_SCHEME_KMS_AES_128 2
+
+/**
+ * `nacoscrypt_migrate_plan.scheme`: `cipher-` (direct).
+ */
+#define NACOSCRYPT_SCHEME_DIRECT 3
+
+/**
+ * `nacoscrypt_migrate_plan.format`: keep each config's format (`nacos` for plugin configs).
+ */
+#define NACOSCRYPT_FORMAT_KEEP 100
+
+/**
+ * `nacoscrypt_config_migrate()` status: migrated; the outputs hold the config to publish.
+ */
+#define NACOSCRYPT_MIGRATE_MIGRATED 0
+
+/**
+ * `nacoscrypt_config_migrate()` status: already in the target form; nothing written.
+ */
+#define NACOSCRYPT_MIGRATE_ALREADY_MIGRATED 1
+
+/**
  * The result of every fallible function of the library.
  *
  * Numbers are stable: a code keeps its meaning forever, and a retired number is never reused.
@@ -595,6 +641,44 @@ typedef struct nacoscrypt_config_id {
 typedef uint32_t nacoscrypt_format;
 
 /**
+ * What to migrate to, and with which source keys.
+ */
+typedef struct nacoscrypt_migrate_plan {
+  /**
+   * The KMS the configs are encrypted with now; NULL for server plugin configs only.
+   */
+  const struct nacoscrypt_kms *source;
+  /**
+   * NULL, or the server's `nacos.encrypt` secret (`cipher-doubleAes-` configs).
+   */
+  const char *plugin_server_secret;
+  /**
+   * The KMS to move to (required).
+   */
+  const struct nacoscrypt_kms *target;
+  /**
+   * The target master key id (required).
+   */
+  const char *key_id;
+  /**
+   * `NACOSCRYPT_MIGRATE_REWRAP` or `NACOSCRYPT_MIGRATE_REKEY`.
+   */
+  uint32_t mode;
+  /**
+   * `NACOSCRYPT_SCHEME_KEEP`, `_KMS_AES_256`, `_KMS_AES_128` or `_DIRECT`.
+   */
+  uint32_t scheme;
+  /**
+   * `NACOSCRYPT_FORMAT_NACOS`, `NACOSCRYPT_FORMAT_V1` or `NACOSCRYPT_FORMAT_KEEP`.
+   */
+  uint32_t format;
+  /**
+   * Undo the HTML-escaping quirk (`\u0026` -> `&`, ...); rekey only.
+   */
+  bool unescape_html;
+} nacoscrypt_migrate_plan;
+
+/**
  * The callback that makes a data key: a fresh random key of `key_spec` (`"AES_256"`: 32
  * bytes, `"AES_128"`: 16 bytes) under the master key `key_id`, bound to the context.
  *
@@ -982,6 +1066,65 @@ nacoscrypt_result nacoscrypt_config_decrypt_with_data_key(const uint8_t *data_ke
                                                           const char *encrypted_data_key,
                                                           char **plaintext_out,
                                                           size_t *plaintext_len_out);
+
+/**
+ * Diagnoses one stored config and writes a JSON report (never key material or plaintext).
+ *
+ * - `kms`: NULL for the static reading only (schemes per SDK, stored format, key blob origin,
+ *   sizes, structure); otherwise each decryption step is tried with it and the report's
+ *   `check` names the first that fails (`scheme`, `structure`, `kms`, `key-not-found`,
+ *   `data-key-length`, `wrong-key`, `utf8`, `limits`).
+ * - `plugin_server_secret`: NULL, or the Nacos server's `nacos.encrypt` secret for
+ *   `cipher-doubleAes-` configs (`cipher-aes-` configs carry their key). When given, the key
+ *   steps are tried even without `kms`.
+ * - `content`, `content_len`: the stored content; `encrypted_data_key`: NUL-terminated (`""`
+ *   when none).
+ * - `report_out`: receives the report, one JSON object (free with `nacoscrypt_string_free()`);
+ *   `report_len_out` (may be NULL) its length; `healthy_out` (may be NULL) `true` if nothing
+ *   worse than a warning was found and any key check passed.
+ *
+ * A config that will not decrypt is not an error of this function: it returns
+ * `NACOSCRYPT_RESULT_OK` and says so in the report. Errors are bad arguments only.
+ *
+ * # Safety
+ * Pointers as documented; `kms` NULL or live.
+ */
+nacoscrypt_result nacoscrypt_config_doctor(const struct nacoscrypt_kms *kms,
+                                           const char *plugin_server_secret,
+                                           const struct nacoscrypt_config_id *id,
+                                           const char *content,
+                                           size_t content_len,
+                                           const char *encrypted_data_key,
+                                           char **report_out,
+                                           size_t *report_len_out,
+                                           bool *healthy_out);
+
+/**
+ * Migrates one stored config according to `plan`.
+ *
+ * - `status_out`: `NACOSCRYPT_MIGRATE_MIGRATED` (the outputs are written) or
+ *   `NACOSCRYPT_MIGRATE_ALREADY_MIGRATED` (the target opens it and the source does not;
+ *   nothing else written).
+ * - `data_id_out`: the migrated config's data ID, which differs from `id->data_id` when the
+ *   scheme changed (publish the new one, delete the old one); `content_out`,
+ *   `encrypted_data_key_out`: what to publish. Free each with `nacoscrypt_string_free()`.
+ *
+ * A failing entry is an error result whose message (`nacoscrypt_last_error_message()`)
+ * starts with the failing step (`step key-not-found: ...`); call again for the next entry.
+ * Thread safety: safe to call concurrently with the same handles (run a pool of threads).
+ *
+ * # Safety
+ * Pointers as documented; the plan's handles live through the call.
+ */
+nacoscrypt_result nacoscrypt_config_migrate(const struct nacoscrypt_migrate_plan *plan,
+                                            const struct nacoscrypt_config_id *id,
+                                            const char *content,
+                                            size_t content_len,
+                                            const char *encrypted_data_key,
+                                            uint32_t *status_out,
+                                            char **data_id_out,
+                                            char **content_out,
+                                            char **encrypted_data_key_out);
 
 /**
  * The result code of the last failed call on the calling thread, or `NACOSCRYPT_RESULT_OK`

@@ -130,8 +130,16 @@ fn data_id_failure(err: &Error, data_id: &str) -> Failure {
     }
 }
 
+/// [`open`] for commands that only read: a missing keyring is an error, never created.
+pub(crate) fn open_existing(backend: &Backend) -> Result<Opened, Failure> {
+    match backend {
+        Backend::Keyring(kp) => Ok(Opened::Keyring(kp.open_existing()?)),
+        _ => open(backend),
+    }
+}
+
 /// The KMS of `backend`, ready for the config functions.
-fn open(backend: &Backend) -> Result<Opened, Failure> {
+pub(crate) fn open(backend: &Backend) -> Result<Opened, Failure> {
     Ok(match backend {
         Backend::Keyring(kp) => Opened::Keyring(kp.open()?),
         Backend::Aliyun { client, .. } => Opened::Aliyun(client.clone()),

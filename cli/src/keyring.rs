@@ -82,6 +82,12 @@ impl KeyringPath {
                 Err(failure) => return Err(failure),
             }
         }
+        self.open_existing()
+    }
+
+    /// Loads the keyring without ever creating one (commands that only read: `config doctor`,
+    /// the source of `config migrate`).
+    pub(crate) fn open_existing(&self) -> Result<Keyring, Failure> {
         if !exists(&self.path)? {
             return Err(Failure {
                 code: ENVIRONMENT,

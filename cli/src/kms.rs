@@ -47,6 +47,15 @@ pub(crate) enum Opened {
 }
 
 impl Opened {
+    /// The KMS, shareable across the migration's worker threads.
+    pub(crate) fn as_sync_kms(&self) -> &(dyn Kms + Sync) {
+        match self {
+            Self::Keyring(k) => k,
+            Self::Aliyun(a) => a,
+            Self::AliyunInstance(a) => a,
+        }
+    }
+
     pub(crate) fn as_kms(&self) -> &dyn Kms {
         match self {
             Self::Keyring(k) => k,

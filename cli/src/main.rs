@@ -12,10 +12,13 @@
 
 mod auth;
 mod config;
+mod doctor;
 mod failure;
 mod io;
 mod keyring;
 mod kms;
+mod migrate;
+mod stream;
 mod token;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -193,6 +196,131 @@ enum ConfigCommand {
         #[arg(value_name = "FILE")]
         input: Option<PathBuf>,
     },
+    /// Explain why stored configs will not decrypt (never prints keys or plaintext)
+    #[command(after_help = DOCTOR_AFTER)]
+    Doctor(DoctorArgs),
+    /// Re-encrypt a stream of stored configs under another key, scheme or format
+    #[command(after_help = MIGRATE_AFTER)]
+    Migrate(MigrateArgs),
+}
+
+const DOCTOR_AFTER: &str = "\
+Reads one stored config or JSON lines of them, with the open API's fields dataId, group,
+tenant, content, encryptedDataKey (as `config encrypt` prints them). Without --check no key is
+used: it reports the scheme each SDK (Java, Go, Python) selects, the stored format (nacos, v1,
+server-plugin, plain-text), whether encryptedDataKey is missing or unexpected, where the key blob
+comes from (local keyring / KMS instance key version, OpenAPI, AWS, server plugin key), sizes
+against the limits and the base64/block structure. With --check each decryption step is tried
+with --kms (and --plugin-secret-file for cipher-doubleAes- configs) and the first failing one is
+named: scheme, structure, kms, key-not-found, data-key-length, wrong-key, utf8, limits.
+
+Exit codes: 0 every config decrypts (or shows no error), 1 some will not, 2 usage or unreadable
+input, 3 the key service failed.
+
+Examples:
+  nacoscrypt config doctor db.json
+  nacoscrypt config doctor --check --json configs.jsonl | jq 'select(.healthy|not)'";
+
+const MIGRATE_AFTER: &str = "\
+Reads JSON lines of stored configs (open API fields) and writes the migrated ones to --output,
+atomically (a temporary file renamed; the input is never modified). Entries already in the
+target form (the target opens them, the source does not) are copied as they are, so a run can
+be repeated. A failing entry is reported on standard error with its reason and left out of the
+output; the rest go on. A scheme change renames the data ID (cipher-aes-x -> cipher-kms-aes-256-x):
+each rename is reported. Plaintext stays in memory.
+
+Target: --kms/--keyring/--kms-properties and --key-id. Source: --from-kms/--from-keyring/
+--from-kms-properties (default: the target's KMS); server plugin configs (cipher-aes-) carry
+their own key; cipher-doubleAes- configs need --plugin-secret-file (the server's nacos.encrypt).
+
+Exit codes: 0 all migrated or already migrated, 1 some entries failed, 2 usage, 3 I/O or KMS.
+
+Examples:
+  nacoscrypt config migrate --from-keyring old.keyring --keyring new.keyring --key-id alias/nacos \\
+      --mode rewrap --output moved.jsonl configs.jsonl
+  nacoscrypt --kms aliyun config migrate --to-scheme kms-aes-256 --output kms.jsonl plugin.jsonl";
+
+#[derive(Debug, Args)]
+struct DoctorArgs {
+    /// The stored config(s): one JSON object or JSON lines; `-` or absent: standard input
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// One JSON report a line
+    #[arg(long)]
+    json: bool,
+    /// Try every decryption step with --kms (read-only; the keyring is never created)
+    #[arg(long)]
+    check: bool,
+    /// A file holding the server's nacos.encrypt secret (cipher-doubleAes- configs)
+    #[arg(long, value_name = "PATH")]
+    plugin_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// JSON lines of stored configs; `-` or absent: standard input
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Where the migrated JSON lines go (written atomically)
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Do everything but write the output
+    #[arg(long)]
+    dry_run: bool,
+    /// rewrap: keep each data key, re-wrap it under the target key (nacos content kept);
+    /// rekey: a fresh data key, the content encrypted afresh
+    #[arg(long, value_enum, default_value_t = ModeArg::Rekey)]
+    mode: ModeArg,
+    /// The target key [default: as for `config encrypt`]
+    #[arg(long, value_name = "ID")]
+    key_id: Option<String>,
+    /// The target scheme; a change renames the data ID (reported)
+    #[arg(long, value_enum, default_value_t = SchemeArg::Keep)]
+    to_scheme: SchemeArg,
+    /// The target format [default: keep each config's format; nacos for server plugin configs]
+    #[arg(long, value_enum)]
+    to_format: Option<FormatArg>,
+    /// The source KMS [default: the target's]
+    #[arg(long, value_enum)]
+    from_kms: Option<KmsArg>,
+    /// The source keyring file (with --from-kms keyring, the default)
+    #[arg(long, value_name = "PATH")]
+    from_keyring: Option<PathBuf>,
+    /// The source Alibaba Cloud KMS settings (with --from-kms aliyun or aliyun-instance)
+    #[arg(long, value_name = "FILE")]
+    from_kms_properties: Option<PathBuf>,
+    /// A file holding the server's nacos.encrypt secret (cipher-doubleAes- configs)
+    #[arg(long, value_name = "PATH")]
+    plugin_secret_file: Option<PathBuf>,
+    /// Worker threads [default: every core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
+    /// Turn \u0026, \u003c, \u003e back into &, <, > (the direct scheme's HTML-escaping
+    /// quirk; rekey only)
+    #[arg(long)]
+    unescape_html: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    /// Keep the data key, re-wrap it
+    Rewrap,
+    /// A fresh data key
+    Rekey,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemeArg {
+    /// The scheme each data ID selects now
+    Keep,
+    /// cipher-kms-aes-256-
+    #[value(name = "kms-aes-256")]
+    KmsAes256,
+    /// cipher-kms-aes-128-
+    #[value(name = "kms-aes-128")]
+    KmsAes128,
+    /// cipher- (the KMS encrypts the content; up to 6 KiB)
+    Direct,
 }
 
 const ENCRYPT_AFTER: &str = "\
@@ -405,6 +533,23 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                     },
                 ),
                 ConfigCommand::Decrypt { input } => config::decrypt(&backend, input.as_deref()),
+                ConfigCommand::Doctor(args) => {
+                    let opened = if args.check {
+                        Some(config::open_existing(&backend)?)
+                    } else {
+                        None
+                    };
+                    let secret = plugin_secret(args.plugin_secret_file.as_deref())?;
+                    doctor::run(
+                        &doctor::DoctorRequest {
+                            input: args.input.as_deref(),
+                            json: args.json,
+                        },
+                        opened.as_ref(),
+                        secret.as_deref().map(|s| s.as_str()),
+                    )
+                }
+                ConfigCommand::Migrate(args) => run_migrate(&backend, args),
             }
         }
         Command::Kms(KmsCommand::Check { key_id }) => {
@@ -449,6 +594,80 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
         ),
         Command::Secret(SecretCommand::New { bytes }) => token::new_secret(usize::from(bytes)),
     }
+}
+
+/// The server plugin secret from a file (trimmed), wiped on drop.
+fn plugin_secret(
+    path: Option<&std::path::Path>,
+) -> Result<Option<zeroize::Zeroizing<String>>, failure::Failure> {
+    let Some(path) = path else { return Ok(None) };
+    let text = nacoscrypt_core::fs::read_text_file(path, 4096, "the plugin secret file")
+        .map_err(|e| failure::Failure::plain(&e))?;
+    Ok(Some(zeroize::Zeroizing::new(text.trim().to_owned())))
+}
+
+fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::Failure> {
+    use nacoscrypt_core::config::migrate::{Mode, Plan, TargetScheme};
+    use nacoscrypt_core::kms::KeySpec;
+    let same_source = args.from_kms.is_none()
+        && args.from_keyring.is_none()
+        && args.from_kms_properties.is_none();
+    let source_backend = if same_source {
+        None
+    } else {
+        Some(kms::Backend::resolve(
+            args.from_kms.unwrap_or(KmsArg::Keyring).into(),
+            args.from_keyring.as_deref(),
+            args.from_kms_properties.as_deref(),
+        )?)
+    };
+    let target_opened = config::open(target)?;
+    let source_opened = source_backend
+        .as_ref()
+        .map(config::open_existing)
+        .transpose()?;
+    let secret = plugin_secret(args.plugin_secret_file.as_deref())?;
+    let key_id = args
+        .key_id
+        .clone()
+        .unwrap_or_else(|| target.default_key_id().to_owned());
+    let source = source_opened.as_ref().unwrap_or(&target_opened);
+    let plan = Plan {
+        source: Some(source.as_sync_kms()),
+        plugin_server_secret: secret.as_deref().map(|s| s.as_str()),
+        target: target_opened.as_sync_kms(),
+        key_id: &key_id,
+        scheme: match args.to_scheme {
+            SchemeArg::Keep => TargetScheme::Keep,
+            SchemeArg::KmsAes256 => TargetScheme::Envelope(KeySpec::Aes256),
+            SchemeArg::KmsAes128 => TargetScheme::Envelope(KeySpec::Aes128),
+            SchemeArg::Direct => TargetScheme::Direct,
+        },
+        format: args.to_format.map(Into::into),
+        mode: match args.mode {
+            ModeArg::Rewrap => Mode::Rewrap,
+            ModeArg::Rekey => Mode::Rekey,
+        },
+        unescape_html: args.unescape_html,
+    };
+    if args.unescape_html && plan.mode == Mode::Rewrap {
+        return Err(failure::Failure::usage(
+            "--unescape-html changes the content: use it with --mode rekey",
+        ));
+    }
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        usize::from,
+    );
+    migrate::run(
+        &migrate::MigrateRequest {
+            input: args.input.as_deref(),
+            output: args.output.as_deref(),
+            dry_run: args.dry_run,
+            threads,
+        },
+        &plan,
+    )
 }
 
 fn main() -> ExitCode {

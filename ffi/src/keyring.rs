@@ -50,7 +50,7 @@ impl KeyringSource {
     }
 
     /// The keyring as the core's KMS.
-    pub(crate) fn as_kms(&self) -> &dyn Kms {
+    pub(crate) fn as_kms(&self) -> &(dyn Kms + Sync) {
         match self {
             Self::Text(k) => &**k,
             Self::File(f) => &**f,

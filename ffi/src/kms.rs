@@ -422,7 +422,7 @@ pub(crate) enum KmsImpl {
 
 impl KmsImpl {
     /// The KMS as the core's trait object.
-    pub(crate) fn as_dyn(&self) -> &dyn Kms {
+    pub(crate) fn as_dyn(&self) -> &(dyn Kms + Sync) {
         match self {
             KmsImpl::Keyring(k) => k.as_kms(),
             KmsImpl::Callbacks(c) => c,

@@ -41,6 +41,7 @@
 mod aliyun;
 mod boundary;
 mod config;
+mod doctor;
 mod error;
 mod getter;
 mod keyring;
@@ -56,6 +57,7 @@ mod token;
 #[cfg(feature = "aliyun")]
 pub use aliyun::*;
 pub use config::*;
+pub use doctor::*;
 pub use error::{
     nacoscrypt_last_error_code, nacoscrypt_last_error_message, nacoscrypt_last_error_nacos_message,
     nacoscrypt_last_kms_error_code,

@@ -48,7 +48,9 @@ from nacoscrypt._native import (
     __version__,
     auth_audit,
     decrypt_config,
+    diagnose_config,
     encrypt_config,
+    migrate_config,
     needs_refresh,
     refresh_at_ms,
 )
@@ -91,7 +93,9 @@ __all__ = [
     "UnsupportedAlgorithm",
     "auth_audit",
     "decrypt_config",
+    "diagnose_config",
     "encrypt_config",
+    "migrate_config",
     "needs_refresh",
     "refresh_at_ms",
 ]

@@ -40,6 +40,8 @@ __all__ = [
     "EncryptedConfig",
     "encrypt_config",
     "decrypt_config",
+    "diagnose_config",
+    "migrate_config",
     "SecretKey",
     "TokenManager",
     "AccessToken",
@@ -246,6 +248,41 @@ def decrypt_config(
     encrypted_data_key: str,
     tenant: str = "",
 ) -> str: ...
+
+# ----- doctor and migrate (issue 16) -------------------------------------------------------
+
+_Scheme = Literal["keep", "kms-aes-256", "kms-aes-128", "direct"]
+_Mode = Literal["rekey", "rewrap"]
+
+def diagnose_config(
+    *,
+    data_id: str,
+    group: str,
+    content: str,
+    encrypted_data_key: str = "",
+    tenant: str = "",
+    kms: LocalKms | AliyunKms | AliyunInstanceKms | Kms | None = None,
+    plugin_server_secret: str | None = None,
+) -> dict[str, object]:
+    """Why a stored config will not decrypt: the report as a dict (never keys or plaintext)."""
+
+def migrate_config(
+    source: LocalKms | AliyunKms | AliyunInstanceKms | Kms | None,
+    target: LocalKms | AliyunKms | AliyunInstanceKms | Kms,
+    *,
+    key_id: str,
+    data_id: str,
+    group: str,
+    content: str,
+    encrypted_data_key: str = "",
+    tenant: str = "",
+    mode: _Mode = "rekey",
+    scheme: _Scheme = "keep",
+    format: _Format | None = None,
+    plugin_server_secret: str | None = None,
+    unescape_html: bool = False,
+) -> dict[str, str | None] | None:
+    """Re-encrypts one stored config; None when it is already in the target form."""
 
 # ----- tokens -------------------------------------------------------------------------------
 

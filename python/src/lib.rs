@@ -9,6 +9,7 @@
 mod aliyun;
 mod args;
 mod config;
+mod doctor;
 mod errors;
 mod kms;
 mod token;
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "aliyun")]
     m.add_class::<aliyun::AliyunInstanceKms>()?;
     config::register(m)?;
+    doctor::register(m)?;
     token::register(m)?;
     Ok(())
 }

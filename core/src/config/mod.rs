@@ -30,7 +30,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod doctor;
+pub mod migrate;
 mod nacos;
+pub mod plugin;
 mod scheme;
 mod v1;
 

@@ -329,6 +329,21 @@ pub trait Kms {
         let _ = spec;
         self.decrypt(ciphertext_blob, context)
     }
+
+    /// Wraps an existing data key of `spec` under the master key `key_id`: the inverse of
+    /// [`Kms::decrypt_data_key`], used to re-wrap a config's data key under a new master key
+    /// without touching its content (`migrate --mode rewrap`).
+    ///
+    /// The default is [`Kms::encrypt`] of the raw key bytes. A service that carries data keys as
+    /// text overrides it (Alibaba Cloud KMS encrypts the key's base64 text, SPEC 5.1).
+    fn encrypt_data_key(
+        &self,
+        key_id: &str,
+        key: &DataKey,
+        context: &Context<'_>,
+    ) -> Result<String> {
+        self.encrypt(key_id, key.as_bytes(), context)
+    }
 }
 
 /// `Kms` for pointers to a `Kms`: every method forwards to the pointee, so a `&K`, `Box<K>` or
@@ -362,6 +377,14 @@ macro_rules! forward_kms {
                 context: &Context<'_>,
             ) -> Result<SecretBytes> {
                 (**self).decrypt_data_key(ciphertext_blob, spec, context)
+            }
+            fn encrypt_data_key(
+                &self,
+                key_id: &str,
+                key: &DataKey,
+                context: &Context<'_>,
+            ) -> Result<String> {
+                (**self).encrypt_data_key(key_id, key, context)
             }
         }
     )+};

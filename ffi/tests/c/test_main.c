@@ -1637,6 +1637,140 @@ static void test_kms_primitives(void) {
   nacoscrypt_keyring_free(k);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* doctor and migrate (issue 16)                                                             */
+/* ---------------------------------------------------------------------------------------- */
+
+static const char OLD_KEYRING[] =
+    "key alias/old 11111111-1111-1111-1111-111111111111 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n";
+static const char NEW_KEYRING[] =
+    "key alias/new 22222222-2222-2222-2222-222222222222 AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n";
+/* The server plugin's key text for bytes 00..0f and "password=s3cret" under it, made with
+ * Python `cryptography` following AesEncryptionPluginService. */
+static const char PLUGIN_KEY[] = "MDAwMTAyMDMwNDA1MDYwNzA4MDkwYTBiMGMwZDBlMGY=";
+static const char PLUGIN_CONTENT[] = "8e27654221ff9ad8f82f4a6dfcf9ed34";
+
+static char *doctor_report(const nacoscrypt_kms *kms, const nacoscrypt_config_id *id,
+                           const char *content, const char *edk, bool *healthy) {
+  char *report = NULL;
+  size_t len = 0;
+  CHECK_OK(nacoscrypt_config_doctor(kms, NULL, id, content, strlen(content), edk, &report, &len,
+                                    healthy));
+  CHECK(report != NULL && strlen(report) == len);
+  return report;
+}
+
+static void test_doctor_and_migrate(void) {
+  nacoscrypt_keyring *old_k = parse_keyring(OLD_KEYRING, strlen(OLD_KEYRING));
+  nacoscrypt_keyring *new_k = parse_keyring(NEW_KEYRING, strlen(NEW_KEYRING));
+  nacoscrypt_kms *old_kms = kms_of(old_k), *new_kms = kms_of(new_k), *failing;
+  nacoscrypt_config_id id = {"cipher-kms-aes-256-db", "G", ""};
+  nacoscrypt_config_id plugin_id = {"cipher-aes-p", "G", ""};
+  nacoscrypt_migrate_plan plan;
+  test_kms t;
+  char *content = NULL, *edk = NULL, *report, *d = NULL, *c = NULL, *e = NULL;
+  size_t n = 0;
+  uint32_t status = 99;
+  bool healthy = true;
+
+  CHECK_OK(nacoscrypt_config_encrypt(old_kms, &id, "password=s3cret", 15, "alias/old",
+                                     NACOSCRYPT_FORMAT_NACOS, &content, &n, &edk, NULL));
+
+  /* Without a key: a missing encryptedDataKey is found. */
+  report = doctor_report(NULL, &id, content, "", &healthy);
+  CHECK(!healthy && strstr(report, "\"code\":\"missing-encrypted-data-key\"") != NULL);
+  nacoscrypt_string_free(report);
+  /* With the right key: healthy, and the plaintext is never in the report. */
+  report = doctor_report(old_kms, &id, content, edk, &healthy);
+  CHECK(healthy && strstr(report, "\"ok\":true") != NULL && strstr(report, "s3cret") == NULL);
+  nacoscrypt_string_free(report);
+  /* A deleted key (another keyring): key-not-found. */
+  report = doctor_report(new_kms, &id, content, edk, &healthy);
+  CHECK(!healthy && strstr(report, "\"failedStep\":\"key-not-found\"") != NULL);
+  nacoscrypt_string_free(report);
+  /* An injected KMS fault: the kms step. */
+  memset(&t, 0, sizeof t);
+  t.fail_code = 7;
+  t.fail_message = "throttled";
+  failing = callback_kms(&t);
+  report = doctor_report(failing, &id, content, edk, &healthy);
+  CHECK(!healthy && strstr(report, "\"failedStep\":\"kms\"") != NULL);
+  CHECK(strstr(report, "throttled") != NULL);
+  nacoscrypt_string_free(report);
+  /* A server plugin config opens with its own key. */
+  report = doctor_report(NULL, &plugin_id, PLUGIN_CONTENT, PLUGIN_KEY, &healthy);
+  CHECK(healthy && strstr(report, "\"format\":\"server-plugin\"") != NULL);
+  nacoscrypt_string_free(report);
+
+  /* rewrap old -> new: nacos content kept, the key re-wrapped. */
+  memset(&plan, 0, sizeof plan);
+  plan.source = old_kms;
+  plan.target = new_kms;
+  plan.key_id = "alias/new";
+  plan.mode = NACOSCRYPT_MIGRATE_REWRAP;
+  plan.scheme = NACOSCRYPT_SCHEME_KEEP;
+  plan.format = NACOSCRYPT_FORMAT_KEEP;
+  CHECK_OK(nacoscrypt_config_migrate(&plan, &id, content, n, edk, &status, &d, &c, &e));
+  CHECK(status == NACOSCRYPT_MIGRATE_MIGRATED);
+  CHECK_CSTR(d, "cipher-kms-aes-256-db");
+  CHECK_CSTR(c, content);
+  check_decrypts(new_kms, &id, c, strlen(c), e, "password=s3cret", 15);
+  /* Fed back in: already migrated, nothing written. */
+  {
+    char *d2 = NULL, *c2 = NULL, *e2 = NULL;
+    CHECK_OK(nacoscrypt_config_migrate(&plan, &id, c, strlen(c), e, &status, &d2, &c2, &e2));
+    CHECK(status == NACOSCRYPT_MIGRATE_ALREADY_MIGRATED && d2 == NULL && c2 == NULL && e2 == NULL);
+  }
+  nacoscrypt_string_free(d);
+  nacoscrypt_string_free(c);
+  nacoscrypt_string_free(e);
+  d = c = e = NULL;
+
+  /* One failing entry: an error naming the step; the next call goes on. */
+  CHECK_RC(nacoscrypt_config_migrate(&plan, &id, content, n, "", &status, &d, &c, &e),
+           NACOSCRYPT_RESULT_INVALID_ENCRYPTED_DATA_KEY);
+  CHECK(strncmp(last_message(), "step structure: ", 16) == 0);
+  CHECK(d == NULL && c == NULL && e == NULL);
+  plan.source = failing;
+  CHECK_RC(nacoscrypt_config_migrate(&plan, &id, content, n, edk, &status, &d, &c, &e),
+           NACOSCRYPT_RESULT_KMS);
+  CHECK(strncmp(last_message(), "step kms: ", 10) == 0);
+
+  /* Off the server plugin: renamed to the target scheme, v1 format. */
+  plan.source = NULL;
+  plan.mode = NACOSCRYPT_MIGRATE_REKEY;
+  plan.scheme = NACOSCRYPT_SCHEME_KMS_AES_128;
+  plan.format = NACOSCRYPT_FORMAT_V1;
+  CHECK_OK(nacoscrypt_config_migrate(&plan, &plugin_id, PLUGIN_CONTENT, strlen(PLUGIN_CONTENT),
+                                     PLUGIN_KEY, &status, &d, &c, &e));
+  CHECK_CSTR(d, "cipher-kms-aes-128-p");
+  CHECK(c != NULL && strncmp(c, "nc1:", 4) == 0);
+  {
+    nacoscrypt_config_id moved = {"cipher-kms-aes-128-p", "G", ""};
+    check_decrypts(new_kms, &moved, c, strlen(c), e, "password=s3cret", 15);
+  }
+  nacoscrypt_string_free(d);
+  nacoscrypt_string_free(c);
+  nacoscrypt_string_free(e);
+
+  /* Bad arguments are errors. */
+  CHECK_RC(nacoscrypt_config_migrate(NULL, &id, content, n, edk, &status, &d, &c, &e),
+           NACOSCRYPT_RESULT_NULL_POINTER);
+  plan.mode = 9;
+  CHECK_RC(nacoscrypt_config_migrate(&plan, &id, content, n, edk, &status, &d, &c, &e),
+           NACOSCRYPT_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(nacoscrypt_config_doctor(NULL, NULL, &id, content, n, edk, NULL, NULL, NULL),
+           NACOSCRYPT_RESULT_NULL_POINTER);
+
+  nacoscrypt_string_free(content);
+  nacoscrypt_string_free(edk);
+  nacoscrypt_kms_free(failing);
+  nacoscrypt_kms_free(old_kms);
+  nacoscrypt_kms_free(new_kms);
+  nacoscrypt_keyring_free(old_k);
+  nacoscrypt_keyring_free(new_k);
+}
+
 int main(void) {
   snprintf(g_dir, sizeof g_dir, "%s", "/tmp/nacoscrypt-ffi-test-XXXXXX");
   if (mkdtemp(g_dir) == NULL) {
@@ -1659,6 +1793,7 @@ int main(void) {
   test_keyring_follows_file();
   test_callback_kms();
   test_kms_primitives();
+  test_doctor_and_migrate();
   unlink(path_in_dir("bad-id.keyring"));
   unlink(path_in_dir("bad-id.keyring.lock"));
   unlink(path_in_dir("api.keyring.lock"));

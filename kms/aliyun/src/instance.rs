@@ -536,6 +536,17 @@ impl Kms for AliyunInstanceKms {
         self.decrypt_bytes(ciphertext_blob, &aad(context))
     }
 
+    /// Data keys travel as base64 text (SPEC 5.1): the key's base64 is what gets encrypted.
+    fn encrypt_data_key(
+        &self,
+        key_id: &str,
+        key: &nacoscrypt_core::kms::DataKey,
+        context: &Context<'_>,
+    ) -> Result<String> {
+        let text = zeroize::Zeroizing::new(base64_simd::STANDARD.encode_to_string(key.as_bytes()));
+        self.encrypt(key_id, text.as_bytes(), context)
+    }
+
     fn decrypt_data_key(
         &self,
         ciphertext_blob: &str,

@@ -16,6 +16,13 @@ pub(crate) struct AliyunInstanceKms {
     client: nacoscrypt_kms_aliyun::AliyunInstanceKms,
 }
 
+impl AliyunInstanceKms {
+    /// The client as a core KMS shared across threads (`migrate_config`).
+    pub(crate) fn sync_kms(&self) -> &(dyn Kms + Sync) {
+        &self.client
+    }
+}
+
 /// Network calls: always with the interpreter released.
 impl KmsCall for AliyunInstanceKms {
     fn call<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&dyn Kms) -> T + Send) -> T {

@@ -34,6 +34,14 @@ impl LocalKms {
         }
     }
 
+    /// [`LocalKms::with_kms`] with the keyring as a KMS shared across threads.
+    pub(crate) fn with_sync_kms<T>(&self, f: impl FnOnce(&(dyn Kms + Sync)) -> T) -> T {
+        match &self.source {
+            Source::Text(lock) => f(&*lock.read().unwrap_or_else(PoisonError::into_inner)),
+            Source::File(file) => f(file),
+        }
+    }
+
     /// Runs `f` with the keyring as last read.
     fn with_keyring<T>(&self, f: impl FnOnce(&Keyring) -> T) -> T {
         match &self.source {
