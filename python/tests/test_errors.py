@@ -88,7 +88,8 @@ def test_hierarchy_and_public_names() -> None:
 
 def test_every_core_kind_maps_to_a_class() -> None:
     table = _error_classes()
-    assert len(table) == 29  # ErrorKind::ALL of the core
+    assert len(table) == 30  # ErrorKind::ALL of the core
+    assert table["login_failed"] is LoginError
     token_kinds = {"malformed", "unsupported_algorithm", "invalid_signature", "invalid_claims", "expired"}
     for kind, cls in table.items():
         assert issubclass(cls, NacosCryptError), kind
