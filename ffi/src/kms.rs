@@ -1,14 +1,14 @@
 //! KMS handles (SPEC 2.3): the local keyring, or the caller's own KMS through C callbacks.
 
 use crate::boundary::{
-    Castable, OwnershipBox, OwnershipRef, arg_array, arg_bytes, arg_mut, arg_ref, arg_str,
-    arg_struct, arg_text, check_out, free_handle, lend_mut, out_handle,
+    Castable, OwnershipBox, OwnershipRef, arg_array, arg_bytes, arg_message, arg_mut, arg_ref,
+    arg_str, arg_struct, arg_text, check_out, free_handle, lend_mut, out_handle,
 };
 use crate::error::{FfiError, FfiResult, ffi_call, set_pending_kms_code};
 use crate::keyring::{KeyringSource, nacoscrypt_keyring};
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
-use core::ffi::{CStr, c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_void};
 use nacoscrypt_core::kms::{Context, GeneratedDataKey, KeySpec, Kms};
 use nacoscrypt_core::{Error, Result, SecretBytes};
 use std::ffi::CString;
@@ -192,12 +192,8 @@ pub unsafe extern "C" fn nacoscrypt_kms_output_set_error_message(
     ffi_call(|| {
         // SAFETY: the output lent to the running callback, by contract.
         let output = unsafe { arg_mut(out, "out") }?;
-        if message.is_null() {
-            return Err(FfiError::null("message"));
-        }
-        // SAFETY: non-NULL and NUL-terminated by contract.
-        let message = unsafe { CStr::from_ptr(message) };
-        output.message = Some(message.to_string_lossy().into_owned());
+        // SAFETY: NULL or NUL-terminated by contract.
+        output.message = Some(unsafe { arg_message(message, "message") }?);
         Ok(())
     })
 }
@@ -654,6 +650,7 @@ mod tests {
     };
     use crate::error::{nacoscrypt_last_error_code, nacoscrypt_last_kms_error_code};
     use crate::string::nacoscrypt_string_free;
+    use core::ffi::CStr;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// The test KMS state: a fixed data key, a failure switch, a destroy counter.

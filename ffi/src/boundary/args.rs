@@ -75,6 +75,20 @@ pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, name: &'static str) -> ArgR
         .map_err(|_| ArgError::new(name, ArgProblem::Utf8))
 }
 
+/// A NUL-terminated message from a callback (an error text): invalid UTF-8 is replaced, never
+/// refused, so the callback's failure is reported rather than a new one.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn arg_message(ptr: *const c_char, name: &'static str) -> ArgResult<String> {
+    if ptr.is_null() {
+        return Err(ArgError::null(name));
+    }
+    // SAFETY: non-NULL, NUL-terminated by the caller's contract.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    Ok(c.to_string_lossy().into_owned())
+}
+
 /// A byte buffer argument of `len` bytes.
 ///
 /// # Safety

@@ -3,14 +3,14 @@
 //! backoff). The login is a C callback.
 
 use crate::boundary::{
-    Castable, OwnershipBox, OwnershipRef, arg_mut, arg_ref, arg_str, arg_struct, arg_text,
-    check_out, free_handle, lend_mut, out_handle, out_opt,
+    Castable, OwnershipBox, OwnershipRef, arg_message, arg_mut, arg_ref, arg_str, arg_struct,
+    arg_text, check_out, free_handle, lend_mut, out_handle, out_opt,
 };
 use crate::error::{FfiError, ffi_call};
 use crate::getter::get;
 use crate::result::nacoscrypt_result;
 use crate::string::StringOut;
-use core::ffi::{CStr, c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_void};
 use nacoscrypt_core::token::{KeeperState, LoginResponse, TokenKeeper};
 use nacoscrypt_core::{Error, Result};
 
@@ -146,12 +146,8 @@ pub unsafe extern "C" fn nacoscrypt_login_output_set_error_message(
     ffi_call(|| {
         // SAFETY: forwarded contract.
         let output = unsafe { arg_mut(out, "out") }?;
-        if message.is_null() {
-            return Err(FfiError::null("message"));
-        }
-        // SAFETY: non-NULL and NUL-terminated by contract.
-        let message = unsafe { CStr::from_ptr(message) };
-        output.message = Some(message.to_string_lossy().into_owned());
+        // SAFETY: NULL or NUL-terminated by contract.
+        output.message = Some(unsafe { arg_message(message, "message") }?);
         Ok(())
     })
 }

@@ -39,9 +39,26 @@ impl Castable for nacoscrypt_revocations {
     type RustType = SharedRevocations;
 }
 
-fn write(store: &SharedRevocations, f: impl FnOnce(&mut InMemoryRevocations)) {
-    // A panic while locked cannot leave the map unsound: recover the lock.
-    f(&mut store.write().unwrap_or_else(PoisonError::into_inner));
+/// Changes `username`'s entry of a live store: the body of every writing export.
+///
+/// # Safety
+/// `revocations` must be NULL or a live store; `username` NULL or a NUL-terminated string.
+unsafe fn write_user(
+    revocations: *const nacoscrypt_revocations,
+    username: *const c_char,
+    f: impl FnOnce(&mut InMemoryRevocations, &str),
+) -> nacoscrypt_result {
+    ffi_call(|| {
+        // SAFETY: forwarded contract (both blocks).
+        let store = unsafe { arg_ref(revocations, "revocations") }?;
+        let username = unsafe { arg_str(username, "username") }?;
+        // A panic while locked cannot leave the map unsound: recover the lock.
+        f(
+            &mut store.write().unwrap_or_else(PoisonError::into_inner),
+            username,
+        );
+        Ok(())
+    })
 }
 
 /// Makes an empty revocation store.
@@ -76,13 +93,8 @@ pub unsafe extern "C" fn nacoscrypt_revocations_revoke_before(
     username: *const c_char,
     not_before: i64,
 ) -> nacoscrypt_result {
-    ffi_call(|| {
-        // SAFETY: forwarded contract (both blocks).
-        let store = unsafe { arg_ref(revocations, "revocations") }?;
-        let username = unsafe { arg_str(username, "username") }?;
-        write(store, |s| s.revoke_before(username, not_before));
-        Ok(())
-    })
+    // SAFETY: forwarded contract.
+    unsafe { write_user(revocations, username, |s, u| s.revoke_before(u, not_before)) }
 }
 
 /// `nacoscrypt_revocations_revoke_before()` at the system clock's time.
@@ -94,13 +106,8 @@ pub unsafe extern "C" fn nacoscrypt_revocations_revoke_now(
     revocations: *const nacoscrypt_revocations,
     username: *const c_char,
 ) -> nacoscrypt_result {
-    ffi_call(|| {
-        // SAFETY: forwarded contract (both blocks).
-        let store = unsafe { arg_ref(revocations, "revocations") }?;
-        let username = unsafe { arg_str(username, "username") }?;
-        write(store, |s| s.revoke_now(username));
-        Ok(())
-    })
+    // SAFETY: forwarded contract.
+    unsafe { write_user(revocations, username, |s, u| s.revoke_now(u)) }
 }
 
 /// Drops `username`'s not-before time (its unexpired tokens verify again).
@@ -112,13 +119,8 @@ pub unsafe extern "C" fn nacoscrypt_revocations_forget(
     revocations: *const nacoscrypt_revocations,
     username: *const c_char,
 ) -> nacoscrypt_result {
-    ffi_call(|| {
-        // SAFETY: forwarded contract (both blocks).
-        let store = unsafe { arg_ref(revocations, "revocations") }?;
-        let username = unsafe { arg_str(username, "username") }?;
-        write(store, |s| s.forget(username));
-        Ok(())
-    })
+    // SAFETY: forwarded contract.
+    unsafe { write_user(revocations, username, |s, u| s.forget(u)) }
 }
 
 /// Looks up `username`: `*found_out` is true if it has a not-before time, then written to
