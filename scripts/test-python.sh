@@ -18,7 +18,8 @@ py="$venv/bin/python"
 
 echo "== test tools"
 "$py" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9,<2" pytest pyjwt cryptography mypy
+  "maturin>=1.9,<2" pytest pyjwt cryptography mypy \
+  "nacos-sdk-python==3.2.0; python_version >= '3.10'"  # for nacoscrypt.nacos_sdk's tests
 
 echo "== pip install ./python"
 t=$(date +%s)

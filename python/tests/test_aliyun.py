@@ -89,6 +89,38 @@ def test_configs_both_ways_with_nacos_sdk_python(kms: AliyunKms, data_id: str) -
                           encrypted_data_key=v1.encrypted_data_key) == content
 
 
+@pytest.mark.parametrize(
+    "data_id",
+    ["cipher-kms-aes-256-db.properties", "cipher-kms-aes-128-app.yaml", "cipher-token.json"],
+)
+def test_nacos_sdk_filter_against_the_sdks_own_kms_plugins(kms: AliyunKms, data_id: str) -> None:
+    """nacoscrypt.nacos_sdk's filter writes what nacos-sdk-python's KMS plugins read, and back."""
+    pytest.importorskip("v2.nacos")
+    from v2.nacos.config.model.config_param import (  # type: ignore[import-untyped]
+        ConfigParam,
+        UsageType,
+    )
+
+    from nacoscrypt.nacos_sdk import NacosCryptFilter
+
+    content = "password=s3cret&<x>\n中文"
+    config_filter = NacosCryptFilter(kms)
+    base = {"endpoint": SERVER["kms"], "ca": SERVER["ca"], "access_key_id": AK,
+            "access_key_secret": SECRET, "key_id": "alias/acs/mse", "data_id": data_id}
+    published = ConfigParam(data_id=data_id, group="DEFAULT_GROUP", content=content,
+                            usage_type=UsageType.request_type.value)
+    config_filter.do_filter(published)
+    back = oracle("nacos_decrypt", {**base, "content": published.content,
+                                    "encrypted_data_key": published.encrypted_data_key})
+    assert back["content"] == content
+    theirs = oracle("nacos_encrypt", {**base, "content": content})
+    received = ConfigParam(data_id=data_id, group="DEFAULT_GROUP", content=theirs["content"],
+                           encrypted_data_key=theirs["encrypted_data_key"],
+                           usage_type=UsageType.response_type.value)
+    config_filter.do_filter(received)
+    assert received.content == content
+
+
 def test_kms_interface_and_check(kms: AliyunKms) -> None:
     key, blob = kms.generate_data_key("alias/acs/mse", "AES_128", {"dataId": "x"})
     assert len(key) == 16
