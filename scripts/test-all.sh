@@ -15,6 +15,19 @@ export NACOSCRYPT_REQUIRE_SERVERS=1
 section "Rust: unit, integration, property and doc tests (default features)"
 cargo test --workspace --locked
 
+section "make install-cli: the command with its man pages and completions (debug build)"
+cli_prefix=$(mktemp -d)
+make --no-print-directory install-cli PREFIX="$cli_prefix" CLI_PROFILE=dev >/dev/null
+for f in bin/nacoscrypt share/man/man1/nacoscrypt.1 share/man/man1/nacoscrypt-config-encrypt.1 \
+         share/bash-completion/completions/nacoscrypt share/zsh/site-functions/_nacoscrypt \
+         share/fish/vendor_completions.d/nacoscrypt.fish; do
+  [ -s "$cli_prefix/$f" ] || { echo "make install-cli did not install $f" >&2; exit 1; }
+done
+bash -n "$cli_prefix/share/bash-completion/completions/nacoscrypt"
+make --no-print-directory uninstall-cli PREFIX="$cli_prefix" >/dev/null
+[ -z "$(find "$cli_prefix" -type f)" ] || { echo "make uninstall-cli left files" >&2; exit 1; }
+rm -rf "$cli_prefix"
+
 section "The Alibaba Cloud KMS test server against the official SDKs (pytest)"
 "$NACOSCRYPT_ALIYUN_PY" -m pytest kms/aliyun/tests/test_server_official_sdk.py -q -p no:cacheprovider
 

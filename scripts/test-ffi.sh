@@ -19,11 +19,14 @@ if [ "$(cbindgen --version 2>/dev/null || true)" != "cbindgen $CBINDGEN_VERSION"
     step "installing cbindgen $CBINDGEN_VERSION"
     cargo install cbindgen --version "$CBINDGEN_VERSION" --locked
 fi
-if ! command -v pkg-config >/dev/null 2>&1; then
-    step "installing pkg-config"
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq pkg-config >/dev/null
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 for tool in gcc g++ python3 make; do
     command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
@@ -51,12 +54,23 @@ gcc -std=c99 -Wall -Wextra -Werror -pedantic -DNACOSCRYPT_TESTING -Iinclude -c "
 gcc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c "$WORK/h.c" -o "$WORK/h.o"
 g++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -c "$WORK/h.cpp" -o "$WORK/h.o"
 
+# The ABI promise: what the last release's header (ffi/abi/) declared still holds (no
+# renumbered result, no changed struct or prototype, no removed function), checked by the
+# compiler; the checker itself must catch each kind of break.
+step "the C ABI of the last release (ffi/abi/nacoscrypt-*.h) is kept"
+ABI_BASELINE=$(ls ffi/abi/nacoscrypt-*.h | sort -V | tail -n 1)
+python3 ffi/abi/check_abi.py --self-test include/nacoscrypt.h
+python3 ffi/abi/check_abi.py "$ABI_BASELINE" include/nacoscrypt.h
+
 # ---- the library under test ---------------------------------------------------------------
 # A debug build with the `testing` feature (nacoscrypt_test_panic, the live-object count);
 # the installed library below is the release build without it.
 step "building libnacoscrypt (debug, feature testing)"
 cargo build --locked -p nacoscrypt-ffi --features testing
 LIB="$TARGET_DIR/debug"
+# Programs record the soname (ffi/build.rs); Cargo makes only libnacoscrypt.so.
+ABI=$(sed -n 's/^const ABI_VERSION: u32 = \([0-9]*\);/\1/p' ffi/build.rs)
+ln -sfn libnacoscrypt.so "$LIB/libnacoscrypt.so.$ABI"
 python3 ffi/tests/c/gen_vectors.py core/tests/vectors "$WORK/vectors.h"
 
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -g -O1 -fno-omit-frame-pointer
@@ -134,19 +148,32 @@ inst() { aliyun_field "$1" "$ALIYUN_INSTANCE_JSON"; }
 # ---- install + pkg-config + the README example --------------------------------------------
 step "make install PREFIX=$PREFIX (release build)"
 make --no-print-directory install PREFIX="$PREFIX"
-for f in lib/libnacoscrypt.so lib/libnacoscrypt.a include/nacoscrypt.h lib/pkgconfig/nacoscrypt.pc; do
+for f in lib/libnacoscrypt.so "lib/libnacoscrypt.so.$ABI" "lib/libnacoscrypt.so.$VERSION" \
+         lib/libnacoscrypt.a include/nacoscrypt.h lib/pkgconfig/nacoscrypt.pc \
+         lib/cmake/nacoscrypt/nacoscrypt-config.cmake lib/cmake/nacoscrypt/nacoscrypt-config-version.cmake; do
     [ -f "$PREFIX/$f" ] || { echo "not installed: $f" >&2; exit 1; }
 done
-if nm -D "$PREFIX/lib/libnacoscrypt.so" | grep -q nacoscrypt_test_; then
-    echo "the installed library exports test-only functions" >&2
+[ "$(readlink "$PREFIX/lib/libnacoscrypt.so")" = "libnacoscrypt.so.$ABI" ]
+[ "$(readlink "$PREFIX/lib/libnacoscrypt.so.$ABI")" = "libnacoscrypt.so.$VERSION" ]
+readelf -d "$PREFIX/lib/libnacoscrypt.so.$VERSION" | grep -q "Library soname: \[libnacoscrypt.so.$ABI\]" ||
+    { echo "the installed library has no soname libnacoscrypt.so.$ABI" >&2; exit 1; }
+
+step "the library exports exactly the functions of the header (nacoscrypt_*, no test-only ones)"
+nm -D --defined-only "$PREFIX/lib/libnacoscrypt.so" | awk '{print $3}' | sort > "$WORK/exported.txt"
+gcc -std=c99 -E -P -Iinclude "$WORK/h.c" | grep -o '\bnacoscrypt_[a-z0-9_]*[[:space:]]*(' |
+    tr -d ' (' | sort -u > "$WORK/declared.txt"
+if ! diff -u "$WORK/declared.txt" "$WORK/exported.txt"; then
+    echo "libnacoscrypt.so exports other symbols than include/nacoscrypt.h declares (diff above)" >&2
     exit 1
 fi
+python3 ffi/abi/check_abi.py "$ABI_BASELINE" include/nacoscrypt.h --lib "$PREFIX/lib/libnacoscrypt.so"
 
 step "the README example, built with pkg-config"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 [ "$(pkg-config --modversion nacoscrypt)" = "$VERSION" ]
 (cd ffi/examples && cc example.c $(pkg-config --cflags --libs nacoscrypt) -o "$WORK/example")
 LD_LIBRARY_PATH="$PREFIX/lib" "$WORK/example"
+readelf -d "$WORK/example" | grep -q "Shared library: \[libnacoscrypt.so.$ABI\]"
 # The README's copy of the example is the file itself.
 python3 - "$ROOT/ffi/README.md" "$ROOT/ffi/examples/example.c" <<'EOF'
 import sys
@@ -159,6 +186,29 @@ cc ffi/examples/example.c $(pkg-config --cflags nacoscrypt) "$PREFIX/lib/libnaco
     -lpthread -ldl -lm -o "$WORK/example_static"
 "$WORK/example_static" >/dev/null
 
+step "the README example, built with CMake (find_package(nacoscrypt), shared and static)"
+mkdir -p "$WORK/cmake-app"
+cat > "$WORK/cmake-app/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.16)
+project(nacoscrypt_example C)
+find_package(nacoscrypt 0.1 REQUIRED)
+add_executable(example_shared "$ROOT/ffi/examples/example.c")
+target_link_libraries(example_shared PRIVATE nacoscrypt::nacoscrypt)
+add_executable(example_static "$ROOT/ffi/examples/example.c")
+target_link_libraries(example_static PRIVATE nacoscrypt::nacoscrypt_static)
+CMAKE
+cmake -S "$WORK/cmake-app" -B "$WORK/cmake-build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
+cmake --build "$WORK/cmake-build" >/dev/null
+"$WORK/cmake-build/example_shared" >/dev/null
+"$WORK/cmake-build/example_static" >/dev/null
+readelf -d "$WORK/cmake-build/example_shared" | grep -q "Shared library: \[libnacoscrypt.so.$ABI\]"
+# A version the package does not satisfy is refused.
+sed -i 's/find_package(nacoscrypt 0.1 REQUIRED)/find_package(nacoscrypt 0.2 REQUIRED)/' "$WORK/cmake-app/CMakeLists.txt"
+if cmake -S "$WORK/cmake-app" -B "$WORK/cmake-build-2" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null 2>&1; then
+    echo "find_package(nacoscrypt 0.2) accepted version $VERSION" >&2
+    exit 1
+fi
+
 step "keyring soak: 8 threads while another process rotates (${NACOSCRYPT_SOAK_SECONDS:-20} s, release library)"
 # Against the installed release library without sanitizers, so that the resident set measures
 # the library (ASan's quarantine would hide a leak or fake one).
@@ -167,6 +217,6 @@ cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -pthread ffi/tests/c/soak_keyrin
 mkdir -p "$WORK/soak"
 LD_LIBRARY_PATH="$PREFIX/lib" "$WORK/soak_keyring" "${NACOSCRYPT_SOAK_SECONDS:-20}" "$WORK/soak"
 make --no-print-directory uninstall PREFIX="$PREFIX"
-[ ! -e "$PREFIX/lib/libnacoscrypt.so" ]
+[ -z "$(find "$PREFIX" -type f -o -type l)" ] || { echo "uninstall left files behind:" >&2; find "$PREFIX" >&2; exit 1; }
 
 step "C ABI: all checks passed"

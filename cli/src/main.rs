@@ -11,6 +11,7 @@
 //! (the table from the core's error kinds is in `failure.rs`).
 
 mod auth;
+mod completions;
 mod config;
 mod doctor;
 mod failure;
@@ -21,7 +22,7 @@ mod migrate;
 mod stream;
 mod token;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use nacoscrypt_core::config::Format;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +92,24 @@ enum Command {
         after_help = "Examples:\n  nacoscrypt secret new\n  (umask 077; nacoscrypt secret new | head -n 1 > secret.txt)"
     )]
     Secret(SecretCommand),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Examples:\n  nacoscrypt completions bash > /usr/share/bash-completion/completions/nacoscrypt\n  nacoscrypt completions zsh > \"${fpath[1]}/_nacoscrypt\"\n  nacoscrypt completions fish > ~/.config/fish/completions/nacoscrypt.fish"
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page nacoscrypt(1), or write one page per command into a directory
+    #[command(
+        after_help = "Examples:\n  nacoscrypt man | man -l -\n  nacoscrypt man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write nacoscrypt.1 and a page per subcommand (nacoscrypt-config-encrypt.1, ...) here
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 const KEYRING_AFTER: &str = "\
@@ -593,6 +612,8 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
             strict,
         ),
         Command::Secret(SecretCommand::New { bytes }) => token::new_secret(usize::from(bytes)),
+        Command::Completions { shell } => completions::completions(Cli::command(), shell),
+        Command::Man { dir } => completions::man(Cli::command(), dir.as_deref()),
     }
 }
 
