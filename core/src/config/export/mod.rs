@@ -279,11 +279,19 @@ fn apply_v1(out: &mut Export, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn apply_v2(
-    out: &mut Export,
-    index: &alloc::collections::BTreeMap<String, usize>,
-    text: &str,
-) -> Result<(), Error> {
+/// Parses a v2 `.metadata.yml` into entries with empty content (and tenant): each item's
+/// `dataId`, `group`, `type`, `appName`, `desc`, `configTags` and `encryptedDataKey` (unknown
+/// keys ignored). An item without `dataId` or `group` is an error naming its line.
+///
+/// ```
+/// use nacoscrypt_core::config::export::parse_metadata_v2;
+/// # fn main() -> Result<(), nacoscrypt_core::Error> {
+/// let items = parse_metadata_v2("metadata:\n- dataId: a.yaml\n  desc: 'x: y'\n  group: G\n  type: yaml\n")?;
+/// assert_eq!((items[0].config.data_id.as_str(), items[0].desc.as_str()), ("a.yaml", "x: y"));
+/// # Ok(()) }
+/// ```
+pub fn parse_metadata_v2(text: &str) -> Result<Vec<ExportEntry>, Error> {
+    let mut out = Vec::new();
     for (line, item) in yaml::parse(text)? {
         let get = |k: &str| {
             item.iter()
@@ -295,19 +303,43 @@ fn apply_v2(
         if data_id.trim().is_empty() || group.trim().is_empty() {
             return Err(meta_error(META_V2, line, "an item without dataId or group"));
         }
-        let mut name = String::from(group);
-        name.push('/');
-        name.push_str(data_id);
+        out.push(ExportEntry {
+            config: StoredConfig {
+                data_id: data_id.into(),
+                group: group.into(),
+                tenant: String::new(),
+                content: String::new(),
+                encrypted_data_key: get("encryptedDataKey").into(),
+            },
+            config_type: get("type").into(),
+            app_name: get("appName").into(),
+            desc: get("desc").into(),
+            config_tags: get("configTags").into(),
+        });
+    }
+    Ok(out)
+}
+
+fn apply_v2(
+    out: &mut Export,
+    index: &alloc::collections::BTreeMap<String, usize>,
+    text: &str,
+) -> Result<(), Error> {
+    for item in parse_metadata_v2(text)? {
+        let name = item.name();
         let Some(&at) = index.get(&name) else {
             out.metadata_only.push(name);
             continue;
         };
         let e = &mut out.entries[at];
-        e.config_type = get("type").into();
-        e.app_name = get("appName").into();
-        e.desc = get("desc").into();
-        e.config_tags = get("configTags").into();
-        e.config.encrypted_data_key = get("encryptedDataKey").into();
+        let config = core::mem::take(&mut e.config);
+        *e = ExportEntry {
+            config: StoredConfig {
+                encrypted_data_key: item.config.encrypted_data_key,
+                ..config
+            },
+            ..item
+        };
     }
     Ok(())
 }
