@@ -71,4 +71,25 @@ for body in [b"\x0a\x0dalias/acs/mse\x12\x10" + bytes(16) + b"\x1a\x0c" + bytes(
              b"\x08\x90\x03\x12\x13Rejected.Throttling\x1a\x04slow\x22\x01r",
              b'{"KeyId":"KAAP.x","PrivateKeyData":"MIIB"}']:
     put("aliyun_instance", body)
+# Export ZIPs (selector 0: a ZIP written as a stream, data descriptors as Java writes them),
+# .metadata.yml texts as SnakeYAML writes them (1), sidecar lines (2).
+import io, zipfile
+class _Stream(io.RawIOBase):
+    def __init__(self): self.b = bytearray()
+    def writable(self): return True
+    def write(self, d): self.b += d; return len(d)
+_meta = ("metadata:\n- appName: ' shop'\n  dataId: cipher-kms-aes-256-db.yaml\n  desc: 'a: b #c ''q'' 中文'\n"
+         "  encryptedDataKey: AAEC\n  group: DEFAULT_GROUP\n  type: yaml\n- dataId: x\n  desc: |-\n    l1\n      l2\n"
+         "  group: G\n  type: text\n- dataId: \"\\ttab\"\n  desc: long\n    folded\n  group: G\n  type: text\n")
+for meta_name, meta in [(".metadata.yml", _meta), (".meta.yml", "DEFAULT_GROUP.cipher-kms-aes-256-db~yaml.app=shop\r\n")]:
+    s = _Stream()
+    with zipfile.ZipFile(s, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("DEFAULT_GROUP/cipher-kms-aes-256-db.yaml", "q1w2e3r4t5y6u7i8o9p0aa==")
+        z.writestr("G/x", "plain")
+        z.writestr("G/dir/", "")
+        z.writestr(meta_name, meta)
+    put("export_zip", b"\x00" + bytes(s.b))
+put("export_zip", b"\x01" + _meta.encode())
+put("export_zip", b"\x01metadata: []\n")
+put("export_zip", b'\x02{"dataId":"d","group":"g","tenant":"t","content":"c","encryptedDataKey":"k"}\n\n{"dataId":"e","group":"g","encryptedDataKey":"k2"}')
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")

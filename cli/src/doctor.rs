@@ -3,16 +3,15 @@
 use crate::failure::{ENVIRONMENT, Failure, REFUSED, USAGE};
 use crate::io::write_stdout;
 use crate::kms::Opened;
-use crate::stream::read_entries;
+use crate::stream::{InputSpec, Origin, read_input};
 use nacoscrypt_core::config::doctor::{self, Diagnosis, Keys, Severity, Step};
 use std::fmt::Write;
-use std::path::Path;
 
 /// What `config doctor` was asked.
 #[derive(Debug)]
 pub(crate) struct DoctorRequest<'a> {
-    /// The stream (a file, or standard input).
-    pub(crate) input: Option<&'a Path>,
+    /// The stream (a file, or standard input), JSON lines or an export ZIP.
+    pub(crate) input: InputSpec<'a>,
     /// One JSON report a line instead of text.
     pub(crate) json: bool,
 }
@@ -24,7 +23,7 @@ pub(crate) fn run(
     opened: Option<&Opened>,
     plugin_server_secret: Option<&str>,
 ) -> Result<(), Failure> {
-    let entries = read_entries(req.input)?;
+    let entries = read_input(&req.input)?.entries;
     let keys = Keys {
         kms: opened.map(Opened::as_kms),
         plugin_server_secret,
@@ -38,13 +37,19 @@ pub(crate) fn run(
             Err(why) => {
                 unreadable += 1;
                 if req.json {
+                    let at = match line {
+                        Origin::Line(n) => format!("\"line\":{n}"),
+                        Origin::Entry(name) => {
+                            format!("\"entry\":{}", serde_json::Value::from(name.as_str()))
+                        }
+                    };
                     let _ = writeln!(
                         out,
-                        "{{\"line\":{line},\"error\":{}}}",
+                        "{{{at},\"error\":{}}}",
                         serde_json::Value::from(why.as_str())
                     );
                 } else {
-                    let _ = writeln!(out, "line {line}: unreadable: {why}");
+                    let _ = writeln!(out, "{line}: unreadable: {why}");
                 }
                 continue;
             }

@@ -233,16 +233,23 @@ against the limits and the base64/block structure. With --check each decryption 
 with --kms (and --plugin-secret-file for cipher-doubleAes- configs) and the first failing one is
 named: scheme, structure, kms, key-not-found, data-key-length, wrong-key, utf8, limits.
 
+A console export ZIP (Configuration Management > Export, v1 .meta.yml or v2 .metadata.yml) is
+read too: it carries no encryptedDataKey, so give the keys with --edk-sidecar (JSON lines with
+dataId, group, tenant, encryptedDataKey) and the namespace it came from with --tenant.
+
 Exit codes: 0 every config decrypts (or shows no error), 1 some will not, 2 usage or unreadable
 input, 3 the key service failed.
 
 Examples:
   nacoscrypt config doctor db.json
-  nacoscrypt config doctor --check --json configs.jsonl | jq 'select(.healthy|not)'";
+  nacoscrypt config doctor --check --json configs.jsonl | jq 'select(.healthy|not)'
+  nacoscrypt config doctor --check --edk-sidecar keys.jsonl --tenant prod export.zip";
 
 const MIGRATE_AFTER: &str = "\
-Reads JSON lines of stored configs (open API fields) and writes the migrated ones to --output,
-atomically (a temporary file renamed; the input is never modified). Entries already in the
+Reads JSON lines of stored configs (open API fields) or a console export ZIP, and writes the
+migrated ones to --output as JSON lines or, for a .zip output (or --out-format zip), as an
+export ZIP whose .metadata.yml carries each encryptedDataKey (the server's import ignores it;
+this command reads it back), atomically (a temporary file renamed; the input is never modified). Entries already in the
 target form (the target opens them, the source does not) are copied as they are, so a run can
 be repeated. A failing entry is reported on standard error with its reason and left out of the
 output; the rest go on. A scheme change renames the data ID (cipher-aes-x -> cipher-kms-aes-256-x):
@@ -252,18 +259,34 @@ Target: --kms/--keyring/--kms-properties and --key-id. Source: --from-kms/--from
 --from-kms-properties (default: the target's KMS); server plugin configs (cipher-aes-) carry
 their own key; cipher-doubleAes- configs need --plugin-secret-file (the server's nacos.encrypt).
 
+An export ZIP has no encryptedDataKey: --edk-sidecar FILE gives them (JSON lines with dataId,
+group, tenant, encryptedDataKey, matched by all three; --tenant names the export's namespace).
+An envelope config left without one fails at step structure; the others go on.
+
 Exit codes: 0 all migrated or already migrated, 1 some entries failed, 2 usage, 3 I/O or KMS.
 
 Examples:
+  nacoscrypt config migrate --edk-sidecar keys.jsonl --tenant prod --output backup.zip export.zip
   nacoscrypt config migrate --from-keyring old.keyring --keyring new.keyring --key-id alias/nacos \\
       --mode rewrap --output moved.jsonl configs.jsonl
   nacoscrypt --kms aliyun config migrate --to-scheme kms-aes-256 --output kms.jsonl plugin.jsonl";
 
 #[derive(Debug, Args)]
 struct DoctorArgs {
-    /// The stored config(s): one JSON object or JSON lines; `-` or absent: standard input
+    /// The stored config(s): one JSON object, JSON lines or an export ZIP; `-` or absent:
+    /// standard input
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
+    /// The input's form [default: zip for a .zip file, else jsonl]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    in_format: Option<stream::StreamFormat>,
+    /// An export ZIP's encryptedDataKeys: JSON lines with dataId, group, tenant and
+    /// encryptedDataKey (what `config encrypt` prints; other members ignored)
+    #[arg(long, value_name = "FILE")]
+    edk_sidecar: Option<PathBuf>,
+    /// The namespace (tenant id) an export ZIP came from; empty is public
+    #[arg(long, value_name = "TENANT", default_value = "")]
+    tenant: String,
     /// One JSON report a line
     #[arg(long)]
     json: bool,
@@ -277,12 +300,26 @@ struct DoctorArgs {
 
 #[derive(Debug, Args)]
 struct MigrateArgs {
-    /// JSON lines of stored configs; `-` or absent: standard input
+    /// JSON lines of stored configs, or a console export ZIP; `-` or absent: standard input
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
-    /// Where the migrated JSON lines go (written atomically)
+    /// Where the migrated configs go (written atomically)
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The output's form: jsonl, or zip (an export whose .metadata.yml keeps each
+    /// encryptedDataKey) [default: zip for a .zip output, else jsonl]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    out_format: Option<stream::StreamFormat>,
+    /// The input's form [default: zip for a .zip file, else jsonl]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    in_format: Option<stream::StreamFormat>,
+    /// An export ZIP's encryptedDataKeys: JSON lines with dataId, group, tenant and
+    /// encryptedDataKey (what `config encrypt` prints; other members ignored)
+    #[arg(long, value_name = "FILE")]
+    edk_sidecar: Option<PathBuf>,
+    /// The namespace (tenant id) an export ZIP came from; empty is public
+    #[arg(long, value_name = "TENANT", default_value = "")]
+    tenant: String,
     /// Do everything but write the output
     #[arg(long)]
     dry_run: bool,
@@ -561,7 +598,12 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                     let secret = plugin_secret(args.plugin_secret_file.as_deref())?;
                     doctor::run(
                         &doctor::DoctorRequest {
-                            input: args.input.as_deref(),
+                            input: stream::InputSpec {
+                                path: args.input.as_deref(),
+                                format: args.in_format,
+                                sidecar: args.edk_sidecar.as_deref(),
+                                tenant: &args.tenant,
+                            },
                             json: args.json,
                         },
                         opened.as_ref(),
@@ -682,8 +724,14 @@ fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::
     );
     migrate::run(
         &migrate::MigrateRequest {
-            input: args.input.as_deref(),
+            input: stream::InputSpec {
+                path: args.input.as_deref(),
+                format: args.in_format,
+                sidecar: args.edk_sidecar.as_deref(),
+                tenant: &args.tenant,
+            },
             output: args.output.as_deref(),
+            out_format: args.out_format,
             dry_run: args.dry_run,
             threads,
         },

@@ -2,7 +2,8 @@
 
 use crate::failure::{Failure, REFUSED};
 use crate::io::note;
-use crate::stream::{read_entries, to_json_line, write_atomically};
+use crate::stream::{InputSpec, StreamFormat, read_input, to_json_line, write_atomically};
+use nacoscrypt_core::config::export::{self, ExportEntry};
 use nacoscrypt_core::config::migrate::{self, Outcome, Plan};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -12,8 +13,10 @@ use std::time::{Duration, Instant};
 /// What `config migrate` was asked, besides the keys.
 #[derive(Debug)]
 pub(crate) struct MigrateRequest<'a> {
-    pub(crate) input: Option<&'a Path>,
+    pub(crate) input: InputSpec<'a>,
     pub(crate) output: Option<&'a Path>,
+    /// `--out-format` (else from the output's extension).
+    pub(crate) out_format: Option<StreamFormat>,
     pub(crate) dry_run: bool,
     pub(crate) threads: usize,
 }
@@ -21,7 +24,7 @@ pub(crate) struct MigrateRequest<'a> {
 /// Runs the migration. Exit: 0 every entry migrated or already migrated, 1 some failed (each
 /// reported on standard error), 2 usage, 3 I/O.
 pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failure> {
-    if let (Some(out), Some(input)) = (req.output, req.input)
+    if let (Some(out), Some(input)) = (req.output, req.input.path)
         && (out == input
             || std::fs::canonicalize(out)
                 .ok()
@@ -36,9 +39,12 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
             "give --output FILE (written atomically), or --dry-run",
         ));
     }
-    let entries = read_entries(req.input)?;
-    let (good, bad): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, e)| e.is_ok());
-    let lines: Vec<usize> = good.iter().map(|(l, _)| *l).collect();
+    let out_format = StreamFormat::pick(req.out_format, req.output);
+    let input = read_input(&req.input)?;
+    // For an export, each config's metadata, in the same order (every entry of a ZIP is read).
+    let meta = input.export.unwrap_or_default();
+    let (good, bad): (Vec<_>, Vec<_>) = input.entries.into_iter().partition(|(_, e)| e.is_ok());
+    let lines: Vec<_> = good.iter().map(|(l, _)| l.clone()).collect();
     let configs: Vec<_> = good.into_iter().filter_map(|(_, e)| e.ok()).collect();
     let started = Instant::now();
     let progress = Progress::new(configs.len(), started);
@@ -47,13 +53,25 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
     let elapsed = started.elapsed();
 
     let mut out = String::with_capacity(configs.len() * 256);
+    let mut zip_entries: Vec<ExportEntry> = Vec::new();
+    let mut emit = |i: usize, config: &migrate::StoredConfig, out: &mut String| match out_format {
+        StreamFormat::Jsonl => out.push_str(&to_json_line(config)),
+        StreamFormat::Zip => {
+            // The export's metadata stays with its config (JSON lines input: none).
+            let mut e = meta.get(i).cloned().unwrap_or_default();
+            e.config = config.clone();
+            zip_entries.push(e);
+        }
+    };
     let (mut migrated, mut skipped, mut failed, mut renamed) = (0usize, 0usize, bad.len(), 0usize);
+    let mut copied = 0usize;
+    let from_export = !meta.is_empty();
     for (line, why) in &bad {
         if let Err(why) = why {
-            note(&format!("line {line}: failed: unreadable: {why}"));
+            note(&format!("{line}: failed: unreadable: {why}"));
         }
     }
-    for ((line, config), outcome) in lines.iter().zip(&configs).zip(&outcomes) {
+    for (i, ((line, config), outcome)) in lines.iter().zip(&configs).zip(&outcomes).enumerate() {
         match outcome {
             Outcome::Migrated {
                 config: new,
@@ -63,20 +81,27 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
                 if let Some(old) = renamed_from {
                     renamed += 1;
                     note(&format!(
-                        "line {line}: renamed {old:?} -> {:?} (group {:?}, tenant {:?}): publish the new data ID, then delete the old one",
+                        "{line}: renamed {old:?} -> {:?} (group {:?}, tenant {:?}): publish the new data ID, then delete the old one",
                         new.data_id, new.group, new.tenant
                     ));
                 }
-                out.push_str(&to_json_line(new));
+                emit(i, new, &mut out);
             }
             Outcome::AlreadyMigrated => {
                 skipped += 1;
-                out.push_str(&to_json_line(config));
+                emit(i, config, &mut out);
+            }
+            // An export holds the namespace's plain configs too: a backup keeps them as they are.
+            Outcome::Failed { error, .. }
+                if from_export && *error == nacoscrypt_core::Error::NotEncryptedDataId =>
+            {
+                copied += 1;
+                emit(i, config, &mut out);
             }
             Outcome::Failed { step, error } => {
                 failed += 1;
                 note(&format!(
-                    "line {line}: failed: {:?} (group {:?}, tenant {:?}) at step {}: {error}",
+                    "{line}: failed: {:?} (group {:?}, tenant {:?}) at step {}: {error}",
                     config.data_id,
                     config.group,
                     config.tenant,
@@ -85,14 +110,24 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
             }
         }
     }
+    let bytes = match out_format {
+        StreamFormat::Jsonl => out.into_bytes(),
+        StreamFormat::Zip => export::write_export_now(&zip_entries)
+            .map_err(|e| Failure::usage(format!("cannot write the export ZIP: {e}")))?,
+    };
     if let (Some(path), false) = (req.output, req.dry_run) {
-        write_atomically(path, out.as_bytes())?;
+        write_atomically(path, &bytes)?;
     }
     let secs = elapsed.as_secs_f64();
     let total = lines.len() + bad.len();
     note(&format!(
-        "{}{migrated} migrated ({renamed} renamed), {skipped} already migrated, {failed} failed, of {total} in {secs:.2} s ({:.0} entries/s)",
+        "{}{migrated} migrated ({renamed} renamed), {skipped} already migrated{}, {failed} failed, of {total} in {secs:.2} s ({:.0} entries/s)",
         if req.dry_run { "dry run: " } else { "" },
+        if from_export {
+            format!(", {copied} not encrypted (copied)")
+        } else {
+            String::new()
+        },
         if secs > 0.0 { total as f64 / secs } else { 0.0 }
     ));
     if failed > 0 {

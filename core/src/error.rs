@@ -444,6 +444,22 @@ pub enum Error {
         /// What was wrong.
         reason: &'static str,
     },
+    /// A ZIP archive (a console export) is malformed or uses what is not supported (ZIP64,
+    /// encryption, a compression other than DEFLATE). Its kind is [`ErrorKind::InvalidArgument`].
+    InvalidArchive {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// A line of an export's metadata (`.meta.yml`, `.metadata.yml`) or of an
+    /// `encryptedDataKey` sidecar is malformed. Its kind is [`ErrorKind::InvalidArgument`].
+    InvalidExportMetadata {
+        /// Which file: `.meta.yml`, `.metadata.yml` or `the encryptedDataKey sidecar`.
+        file: &'static str,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The random number generator failed.
     Random,
     /// A keyring line is malformed.
@@ -538,7 +554,9 @@ impl Error {
             Self::MissingEncryptedDataKey | Self::EncryptedDataKeyTooLong { .. } => {
                 ErrorKind::InvalidEncryptedDataKey
             }
-            Self::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            Self::InvalidArgument { .. }
+            | Self::InvalidArchive { .. }
+            | Self::InvalidExportMetadata { .. } => ErrorKind::InvalidArgument,
             Self::Random => ErrorKind::Random,
             Self::KeyringSyntax { .. } => ErrorKind::KeyringSyntax,
             Self::DuplicateKeyVersion { .. } => ErrorKind::DuplicateKeyVersion,
@@ -708,6 +726,10 @@ impl fmt::Display for Error {
                 write!(f, "ciphertext blob of {len} bytes is too short")
             }
             Self::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
+            Self::InvalidArchive { reason } => write!(f, "invalid ZIP archive: {reason}"),
+            Self::InvalidExportMetadata { file, line, reason } => {
+                write!(f, "{file} line {line}: {reason}")
+            }
             Self::Random => f.write_str("the random number generator failed"),
             Self::KeyringSyntax { line, reason } => {
                 write!(f, "keyring line {line}: {reason}")

@@ -60,6 +60,8 @@ pub mod properties;
 mod rng;
 pub mod sensitive;
 pub mod token;
+#[cfg(feature = "zip")]
+mod zip;
 
 pub use error::{Error, ErrorFamily, ErrorKind, KmsServiceError, Result};
 

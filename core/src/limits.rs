@@ -27,11 +27,20 @@
 //! | [`Limits::max_stored_len`] | from the limits: 68,308 (envelope) and 9,564 (direct) characters with [`Limits::NACOS`] | stored config content | every decrypt, before decoding | `ContentTooLarge` ("stored content too large") |
 //! | [`DIRECT_BLOB_OVERHEAD`] | 1,024 bytes | the framing a KMS adds to a direct-scheme blob, in [`Limits::max_stored_len`] | as above | `ContentTooLarge` |
 //! | [`MAX_CACHE_ENTRIES`] | 65,536 | entries in each map of a `TokenCache` | on insertion (the entry expiring first makes room) | none: evicts |
+//! | [`MAX_ZIP_LEN`] (`zip`) | 1 GiB | an export ZIP | `config::export::read_export`, first | `ContentTooLarge` |
+//! | [`MAX_ZIP_ENTRIES`] (`zip`) | 65,535 | files in an export ZIP (ZIP64 is refused) | `read_export` (the end record), `write_export` | `InvalidArgument` ("ZIP64 archives are not supported") |
+//! | [`MAX_ZIP_ENTRY_LEN`] (`zip`) | 64 MiB | one inflated ZIP entry | `read_export`, from the central directory before inflating; inflation stops at the stated size | `ContentTooLarge` |
+//! | [`MAX_ZIP_TOTAL_LEN`] (`zip`) | 1 GiB | all entries of one ZIP, inflated | `read_export`, summed from the central directory before inflating | `ContentTooLarge` |
+//! | [`MAX_SIDECAR_LEN`] (`zip`) | 256 MiB | an `encryptedDataKey` sidecar text | `config::export::parse_sidecar`, first | `ContentTooLarge` |
 //! | `LOCK_TIMEOUT` (`std`) | 10 s | the wait for another writer's lock on a keyring file | `KeyringFile` writes | `Io` |
 //!
 //! A [`Limits`] with larger values raises the config limits for a caller that stores more than
 //! Nacos does; the other bounds are fixed.
 
+#[cfg(feature = "zip")]
+pub use crate::config::export::{
+    MAX_SIDECAR_LEN, MAX_ZIP_ENTRIES, MAX_ZIP_ENTRY_LEN, MAX_ZIP_LEN, MAX_ZIP_TOTAL_LEN,
+};
 pub use crate::config::{
     DIRECT_BLOB_OVERHEAD, Limits, MAX_DIRECT_PLAINTEXT_LEN, MAX_ENCRYPTED_DATA_KEY_LEN,
     MAX_ENVELOPE_PLAINTEXT_LEN,
@@ -78,6 +87,14 @@ mod tests {
             68_308
         );
         assert_eq!(Limits::NACOS.max_stored_len(Scheme::Direct), 9_564);
+        #[cfg(feature = "zip")]
+        {
+            assert_eq!(MAX_ZIP_LEN, 1 << 30);
+            assert_eq!(MAX_ZIP_ENTRIES, 65_535);
+            assert_eq!(MAX_ZIP_ENTRY_LEN, 64 << 20);
+            assert_eq!(MAX_ZIP_TOTAL_LEN, 1 << 30);
+            assert_eq!(MAX_SIDECAR_LEN, 256 << 20);
+        }
         #[cfg(feature = "std")]
         assert_eq!(LOCK_TIMEOUT, core::time::Duration::from_secs(10));
     }

@@ -52,7 +52,9 @@ from nacoscrypt._native import (
     encrypt_config,
     migrate_config,
     needs_refresh,
+    read_export,
     refresh_at_ms,
+    write_export,
 )
 
 __all__ = [
@@ -97,5 +99,7 @@ __all__ = [
     "encrypt_config",
     "migrate_config",
     "needs_refresh",
+    "read_export",
     "refresh_at_ms",
+    "write_export",
 ]

@@ -4,7 +4,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import Literal, Protocol, final
+from typing import Any, Literal, Protocol, final
 
 from nacoscrypt._kms_protocol import Kms
 
@@ -42,6 +42,8 @@ __all__ = [
     "decrypt_config",
     "diagnose_config",
     "migrate_config",
+    "read_export",
+    "write_export",
     "SecretKey",
     "TokenManager",
     "AccessToken",
@@ -283,6 +285,15 @@ def migrate_config(
     unescape_html: bool = False,
 ) -> dict[str, str | None] | None:
     """Re-encrypts one stored config; None when it is already in the target form."""
+
+def read_export(data: bytes, *, tenant: str = "", sidecar: str | None = None) -> dict[str, Any]:
+    """Reads a console export ZIP (v1 .meta.yml or v2 .metadata.yml); ``sidecar`` is JSON lines
+    giving each config's encryptedDataKey. Keys: metadata, entries (dicts with dataId, group,
+    tenant, content, encryptedDataKey, type, appName, desc, configTags), unrecognized,
+    metadataOnly, sidecar (None, or filled/replaced/unused/conflicting)."""
+
+def write_export(entries: Iterable[Mapping[str, str]], *, now: int | None = None) -> bytes:
+    """Writes a v2 export ZIP whose .metadata.yml carries each entry's encryptedDataKey."""
 
 # ----- tokens -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ mod args;
 mod config;
 mod doctor;
 mod errors;
+mod export;
 mod kms;
 mod token;
 
@@ -28,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<aliyun::AliyunInstanceKms>()?;
     config::register(m)?;
     doctor::register(m)?;
+    export::register(m)?;
     token::register(m)?;
     Ok(())
 }

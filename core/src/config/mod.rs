@@ -31,6 +31,8 @@
 //! ```
 
 pub mod doctor;
+#[cfg(feature = "zip")]
+pub mod export;
 pub mod migrate;
 mod nacos;
 pub mod plugin;
