@@ -8,7 +8,8 @@ section() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 section "Python environment of the key-service test servers (official SDKs as oracles)"
 NACOSCRYPT_ALIYUN_PY=$(bash scripts/aliyun-test-env.sh | tail -n 1)
 NACOSCRYPT_ALIYUN_INSTANCE_PY=$(bash scripts/aliyun-instance-test-env.sh | tail -n 1)
-export NACOSCRYPT_ALIYUN_PY NACOSCRYPT_ALIYUN_INSTANCE_PY
+NACOSCRYPT_AWS_PY=$(bash scripts/aws-test-env.sh | tail -n 1)
+export NACOSCRYPT_ALIYUN_PY NACOSCRYPT_ALIYUN_INSTANCE_PY NACOSCRYPT_AWS_PY
 # The key-service tests fail (never skip) when their test servers cannot start.
 export NACOSCRYPT_REQUIRE_SERVERS=1
 

@@ -144,12 +144,24 @@ pub(crate) fn open(backend: &Backend) -> Result<Opened, Failure> {
         Backend::Keyring(kp) => Opened::Keyring(kp.open()?),
         Backend::Aliyun { client, .. } => Opened::Aliyun(client.clone()),
         Backend::AliyunInstance { client, .. } => Opened::AliyunInstance(client.clone()),
+        #[cfg(feature = "aws")]
+        Backend::Aws { client, .. } => Opened::Aws(client.clone()),
     })
 }
 
 fn config_failure(err: &Error, backend: &Backend, id: &ConfigId<'_>) -> Failure {
     let kp = match backend {
         Backend::Keyring(kp) => kp,
+        #[cfg(feature = "aws")]
+        Backend::Aws { .. } => {
+            return match err.kind() {
+                ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {
+                    code: ENVIRONMENT,
+                    message: format!("AWS KMS: {err}"),
+                },
+                _ => config_failure_common(err, id),
+            };
+        }
         Backend::Aliyun { .. } | Backend::AliyunInstance { .. } => {
             return match err.kind() {
                 ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {

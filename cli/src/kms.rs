@@ -1,4 +1,4 @@
-//! Which KMS the config commands use (`--kms keyring|aliyun`), and `kms check`.
+//! Which KMS the config commands use (`--kms keyring|aliyun|aws`), and `kms check`.
 
 use crate::failure::{ENVIRONMENT, Failure};
 use crate::io::println;
@@ -21,6 +21,67 @@ pub(crate) enum Kind {
     Keyring,
     Aliyun,
     AliyunInstance,
+    /// AWS KMS (`--aws-*`, see [`AwsOptions`]).
+    #[cfg(feature = "aws")]
+    Aws,
+}
+
+/// The `--aws-*` options of `--kms aws`, set once by `main` before a backend is resolved (so
+/// the resolvers of every command and of `migrate --from-kms` see the same ones).
+#[cfg(feature = "aws")]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AwsOptions {
+    pub(crate) region: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+}
+
+#[cfg(feature = "aws")]
+static AWS_OPTIONS: std::sync::OnceLock<AwsOptions> = std::sync::OnceLock::new();
+
+/// Records the `--aws-*` options (the first call wins).
+#[cfg(feature = "aws")]
+pub(crate) fn set_aws_options(options: AwsOptions) {
+    let _ = AWS_OPTIONS.set(options);
+}
+
+/// AWS KMS from the `--aws-*` options, else the AWS SDKs' variables (`AWS_REGION`,
+/// `AWS_PROFILE`, `AWS_ENDPOINT_URL_KMS`, the credential chain); `$NACOSCRYPT_AWS_CA_FILE` for
+/// the CA, `$NACOSCRYPT_KMS_KEY_ID` for the key.
+#[cfg(feature = "aws")]
+fn aws_backend() -> Result<Backend, Failure> {
+    let o = AWS_OPTIONS.get().cloned().unwrap_or_default();
+    let mut b = nacoscrypt_kms_aws::AwsKms::builder();
+    if let Some(r) = o.region {
+        b = b.region(r);
+    }
+    if let Some(p) = o.profile {
+        b = b.profile(p);
+    }
+    if let Some(e) = o.endpoint {
+        b = b.endpoint(e);
+    }
+    let ca = o
+        .ca_file
+        .or_else(|| std::env::var_os("NACOSCRYPT_AWS_CA_FILE").map(Into::into));
+    if let Some(path) = ca {
+        let pem =
+            nacoscrypt_core::fs::read_text_file(&path, MAX_KMS_PROPERTIES, "reading the CA file")
+                .map_err(|e| Failure {
+                code: ENVIRONMENT,
+                message: format!("{}: {e}", path.display()),
+            })?;
+        b = b.ca_pem(pem.as_str());
+    }
+    let key_id = std::env::var("NACOSCRYPT_KMS_KEY_ID")
+        .ok()
+        .filter(|k| !k.is_empty());
+    if let Some(k) = &key_id {
+        b = b.default_key_id(k.clone());
+    }
+    let client = b.build().map_err(|e| Failure::plain(&e))?;
+    Ok(Backend::Aws { client, key_id })
 }
 
 /// The key service chosen on the command line.
@@ -37,6 +98,12 @@ pub(crate) enum Backend {
         client: AliyunInstanceKms,
         key_id: Option<String>,
     },
+    /// AWS KMS, and the key `$NACOSCRYPT_KMS_KEY_ID` names.
+    #[cfg(feature = "aws")]
+    Aws {
+        client: nacoscrypt_kms_aws::AwsKms,
+        key_id: Option<String>,
+    },
 }
 
 /// An opened backend: what the config functions take.
@@ -44,6 +111,8 @@ pub(crate) enum Opened {
     Keyring(Keyring),
     Aliyun(AliyunKms),
     AliyunInstance(AliyunInstanceKms),
+    #[cfg(feature = "aws")]
+    Aws(nacoscrypt_kms_aws::AwsKms),
 }
 
 impl Opened {
@@ -53,6 +122,8 @@ impl Opened {
             Self::Keyring(k) => k,
             Self::Aliyun(a) => a,
             Self::AliyunInstance(a) => a,
+            #[cfg(feature = "aws")]
+            Self::Aws(a) => a,
         }
     }
 
@@ -61,6 +132,8 @@ impl Opened {
             Self::Keyring(k) => k,
             Self::Aliyun(a) => a,
             Self::AliyunInstance(a) => a,
+            #[cfg(feature = "aws")]
+            Self::Aws(a) => a,
         }
     }
 }
@@ -134,6 +207,15 @@ impl Backend {
                 "--keyring goes with --kms keyring (the default), not a key service".to_owned(),
             ));
         }
+        #[cfg(feature = "aws")]
+        if kind == Kind::Aws {
+            if properties.is_some() {
+                return Err(Failure::usage(
+                    "--kms-properties goes with --kms aliyun; --kms aws takes --aws-*".to_owned(),
+                ));
+            }
+            return aws_backend();
+        }
         let config = aliyun_config(properties)?;
         if kind == Kind::AliyunInstance {
             let key_id = config.key_id().map(str::to_owned);
@@ -158,6 +240,9 @@ impl Backend {
             Self::Aliyun { key_id, .. } | Self::AliyunInstance { key_id, .. } => key_id
                 .as_deref()
                 .unwrap_or(nacoscrypt_kms_aliyun::DEFAULT_KEY_ID),
+            // AWS has no default key: empty means "the configured one", else an error.
+            #[cfg(feature = "aws")]
+            Self::Aws { key_id, .. } => key_id.as_deref().unwrap_or(""),
         }
     }
 }
@@ -201,6 +286,39 @@ pub(crate) fn check(backend: &Backend, key_id: Option<&str>) -> Result<(), Failu
                     let report = json!({
                         "kms": "aliyun",
                         "credentials": client.provider().describe(),
+                        "usable": false,
+                        "error": e.to_string(),
+                    });
+                    println(&report.to_string())?;
+                    return Err(Failure {
+                        code: ENVIRONMENT,
+                        message: format!("the KMS is not usable: {e}"),
+                    });
+                }
+            }
+        }
+        #[cfg(feature = "aws")]
+        Backend::Aws {
+            client,
+            key_id: configured,
+        } => {
+            let key_id = key_id.or(configured.as_deref()).unwrap_or("");
+            match client.check(key_id) {
+                Ok(r) => json!({
+                    "kms": "aws",
+                    "region": r.region,
+                    "endpoint": client.endpoint(),
+                    "provider": r.provider,
+                    "access_key_id": r.access_key_id,
+                    "expires": r.expires,
+                    "key_id": r.key_id,
+                    "usable": true,
+                }),
+                Err(e) => {
+                    let report = json!({
+                        "kms": "aws",
+                        "region": client.region(),
+                        "endpoint": client.endpoint(),
                         "usable": false,
                         "error": e.to_string(),
                     });

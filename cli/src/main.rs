@@ -66,8 +66,33 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     kms_properties: Option<PathBuf>,
 
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    aws: AwsArgs,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// The options of `--kms aws` (each defaults to what the AWS SDKs read).
+#[cfg(feature = "aws")]
+#[derive(Debug, clap::Args)]
+struct AwsArgs {
+    /// With --kms aws: the region [default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's]
+    #[arg(long, global = true, value_name = "REGION")]
+    aws_region: Option<String>,
+    /// With --kms aws: the profile of ~/.aws/config and ~/.aws/credentials [default:
+    /// $AWS_PROFILE, else the standard credential chain]
+    #[arg(long, global = true, value_name = "NAME")]
+    aws_profile: Option<String>,
+    /// With --kms aws: the KMS endpoint, https:// only [default: $AWS_ENDPOINT_URL_KMS, else
+    /// https://kms.REGION.amazonaws.com]
+    #[arg(long, global = true, value_name = "URL")]
+    aws_endpoint: Option<String>,
+    /// With --kms aws: trust only this CA (PEM) for KMS and STS [default:
+    /// $NACOSCRYPT_AWS_CA_FILE, else the public roots]
+    #[arg(long, global = true, value_name = "FILE")]
+    aws_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +158,10 @@ enum KmsArg {
     /// A KMS 3.0 instance with a ClientKey (--kms-properties: kmsEndpoint, clientKeyFile,
     /// clientKeyPasswordFromFilePath or clientKeyPasswordFromEnvVariable, kmsCaFile)
     AliyunInstance,
+    /// AWS KMS (--aws-region, --aws-profile, --aws-endpoint, --aws-ca-file; the AWS SDKs'
+    /// variables and credential chain; the key from --key-id or $NACOSCRYPT_KMS_KEY_ID)
+    #[cfg(feature = "aws")]
+    Aws,
 }
 
 impl From<KmsArg> for kms::Kind {
@@ -141,6 +170,8 @@ impl From<KmsArg> for kms::Kind {
             KmsArg::Keyring => Self::Keyring,
             KmsArg::Aliyun => Self::Aliyun,
             KmsArg::AliyunInstance => Self::AliyunInstance,
+            #[cfg(feature = "aws")]
+            KmsArg::Aws => Self::Aws,
         }
     }
 }
@@ -154,8 +185,14 @@ Without --kms-properties or $NACOSCRYPT_KMS_PROPERTIES: $NACOSCRYPT_KMS_ENDPOINT
 $ALIBABA_CLOUD_REGION_ID, $NACOSCRYPT_KMS_KEY_ID, and credentials from the official chain
 ($ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, OIDC, ~/.aliyun/config.json, ECS RAM role, ...).
 
+AWS KMS (--kms aws): --aws-region, --aws-profile, --aws-endpoint, --aws-ca-file, else the
+AWS SDKs' variables ($AWS_REGION, $AWS_PROFILE, $AWS_ENDPOINT_URL_KMS) and credential chain
+(environment, ~/.aws files, web identity, container, instance metadata with IMDSv2); the key
+from --key-id or $NACOSCRYPT_KMS_KEY_ID (an id, ARN or alias/NAME).
+
 Examples:
   nacoscrypt --kms aliyun --kms-properties kms.properties kms check
+  nacoscrypt --kms aws --aws-region eu-west-1 kms check --key-id alias/nacos
   nacoscrypt kms check --key-id alias/nacoscrypt";
 
 #[derive(Debug, Subcommand)]
@@ -558,6 +595,13 @@ enum SecretCommand {
 }
 
 fn run(cli: Cli) -> Result<(), failure::Failure> {
+    #[cfg(feature = "aws")]
+    kms::set_aws_options(kms::AwsOptions {
+        region: cli.aws.aws_region.clone(),
+        profile: cli.aws.aws_profile.clone(),
+        endpoint: cli.aws.aws_endpoint.clone(),
+        ca_file: cli.aws.aws_ca_file.clone(),
+    });
     match cli.command {
         Command::Keyring(cmd) => {
             let kp = keyring::KeyringPath::resolve(cli.keyring.as_deref())?;

@@ -780,7 +780,7 @@ impl std::fmt::Debug for CredentialCache {
 impl CredentialCache {
     /// A cache over `provider`, fetching with a transport of `settings` (metadata and STS).
     pub(crate) fn new(provider: Provider, settings: &HttpSettings) -> Result<Self, Error> {
-        let http = Http::new(settings).map_err(credential_error)?;
+        let http = Http::new(settings, crate::USER_AGENT).map_err(credential_error)?;
         Ok(Self {
             provider,
             http,

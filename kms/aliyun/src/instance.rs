@@ -251,7 +251,8 @@ impl AliyunInstanceKmsBuilder {
                 reason: "no CA certificate: a KMS instance is verified with its own CA",
             });
         }
-        let http = Http::new(&self.http).map_err(|m| Error::kms(format!("TLS setup: {m}")))?;
+        let http = Http::new(&self.http, crate::USER_AGENT)
+            .map_err(|m| Error::kms(format!("TLS setup: {m}")))?;
         Ok(AliyunInstanceKms {
             inner: Arc::new(Inner {
                 base_url,
@@ -418,7 +419,7 @@ impl AliyunInstanceKms {
             ))
         });
         match error {
-            Some(e) => Err(Stop::service(e)),
+            Some(e) => Err(Stop::service(e, crate::retry::RETRYABLE)),
             None => {
                 let e = service_error(
                     action,

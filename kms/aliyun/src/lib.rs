@@ -65,25 +65,42 @@ macro_rules! shared_setters {
     };
 }
 
-mod cache;
 pub mod config;
 pub mod credentials;
-mod http;
 mod instance;
 mod openapi;
 mod proto;
-mod retry;
 pub mod sign;
-mod time;
 
-pub use cache::{CacheMode, CacheSettings, Stats};
+// The service-independent plumbing lives in `nacoscrypt-kms-common` (shared with the other
+// key-service crates); these paths stay as they were.
+use nacoscrypt_kms_common::{cache, http, time};
+
+/// Retries of this crate's calls (`nacoscrypt-kms-common`'s, with Alibaba Cloud's retryable
+/// codes).
+mod retry {
+    pub(crate) use nacoscrypt_kms_common::retry::{RetryPolicy, Stop, run};
+
+    /// The codes Alibaba Cloud asks to retry: `Rejected.Throttling` (429),
+    /// `ServiceUnavailableTemporary` (503), `InternalFailure` (500).
+    pub(crate) const RETRYABLE: &[&str] = &[
+        "Rejected.Throttling",
+        "ServiceUnavailableTemporary",
+        "InternalFailure",
+    ];
+}
+
+/// The `User-Agent` of every request.
+pub(crate) const USER_AGENT: &str = concat!("nacoscrypt-kms-aliyun/", env!("CARGO_PKG_VERSION"));
+
 pub use credentials::{Credential, Provider};
-pub use http::HttpSettings;
 pub use instance::{AliyunInstanceKms, AliyunInstanceKmsBuilder, ClientKey};
+pub use nacoscrypt_kms_common::HttpSettings;
+pub use nacoscrypt_kms_common::RetryPolicy;
+pub use nacoscrypt_kms_common::{CacheMode, CacheSettings, Stats};
 pub use openapi::{
     API_VERSION, AliyunKms, AliyunKmsBuilder, CheckReport, DEFAULT_KEY_ID, Endpoint, Signature,
 };
-pub use retry::RetryPolicy;
 
 /// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted input, as the client
 /// runs them. Not a stable API.

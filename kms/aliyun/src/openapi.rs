@@ -197,7 +197,8 @@ impl AliyunKmsBuilder {
             reason: "no KMS endpoint: set a region or an endpoint",
         })?;
         let (base_url, host) = endpoint.resolve()?;
-        let http = Http::new(&self.http).map_err(|m| Error::kms(format!("TLS setup: {m}")))?;
+        let http = Http::new(&self.http, crate::USER_AGENT)
+            .map_err(|m| Error::kms(format!("TLS setup: {m}")))?;
         let credentials = CredentialCache::new(
             self.credentials.unwrap_or_else(Provider::default_chain),
             &self.credentials_http,
@@ -328,7 +329,7 @@ impl AliyunKms {
                         Err(Stop::Fail(e))
                     }
                 }
-                Ok(Answer::Service(e)) => Err(Stop::service(e)),
+                Ok(Answer::Service(e)) => Err(Stop::service(e, crate::retry::RETRYABLE)),
                 Err(f) if f.retryable => Err(Stop::Retry(f.error)),
                 Err(f) => Err(Stop::Fail(f.error)),
             }

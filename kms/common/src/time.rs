@@ -1,4 +1,16 @@
-//! UTC timestamps as the OpenAPI writes them (`2024-05-01T12:00:00Z`), without a date crate.
+//! UTC timestamps as the key services write them (`2024-05-01T12:00:00Z`, HTTP dates, SigV4's
+//! `20240501T120000Z`), without a date crate.
+//!
+//! ```
+//! use nacoscrypt_kms_common::time;
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! let t = UNIX_EPOCH + Duration::from_secs(1_714_564_800);
+//! assert_eq!(time::iso8601(t), "2024-05-01T12:00:00Z");
+//! assert_eq!(time::amz_date(t), "20240501T120000Z");
+//! assert_eq!(time::http_date(t), "Wed, 01 May 2024 12:00:00 GMT");
+//! assert_eq!(time::parse_iso8601("2024-05-01T12:00:00Z"), Some(t));
+//! ```
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,8 +39,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// `t` as `YYYY-MM-DDTHH:MM:SSZ`.
-pub(crate) fn iso8601(t: SystemTime) -> String {
+/// `t` as `YYYY-MM-DDTHH:MM:SSZ` (see the [module](self) example).
+pub fn iso8601(t: SystemTime) -> String {
     let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())).unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
@@ -40,8 +52,9 @@ pub(crate) fn iso8601(t: SystemTime) -> String {
     )
 }
 
-/// `t` as an HTTP date (RFC 7231): `Wed, 02 Dec 2026 13:20:00 GMT`.
-pub(crate) fn http_date(t: SystemTime) -> String {
+/// `t` as an HTTP date (RFC 7231): `Wed, 02 Dec 2026 13:20:00 GMT` (see the [module](self)
+/// example).
+pub fn http_date(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -59,9 +72,15 @@ pub(crate) fn http_date(t: SystemTime) -> String {
     )
 }
 
+/// `t` as SigV4's `YYYYMMDDTHHMMSSZ` (`X-Amz-Date`; see the [module](self) example).
+pub fn amz_date(t: SystemTime) -> String {
+    iso8601(t).replace(['-', ':'], "")
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds allowed and dropped), as STS and the ECS
-/// metadata service write `Expiration`.
-pub(crate) fn parse_iso8601(s: &str) -> Option<SystemTime> {
+/// metadata service write `Expiration` (see the [module](self) example); AWS's
+/// `2024-05-01T12:00:00+00:00` too.
+pub fn parse_iso8601(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
@@ -85,7 +104,7 @@ pub(crate) fn parse_iso8601(s: &str) -> Option<SystemTime> {
     let tail = tail
         .strip_prefix('.')
         .map_or(tail, |t| t.trim_start_matches(|c: char| c.is_ascii_digit()));
-    if tail != "Z"
+    if !matches!(tail, "Z" | "+00:00")
         || !(1..=12).contains(&mo)
         || !(1..=31).contains(&d)
         || h > 23

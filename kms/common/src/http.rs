@@ -1,21 +1,48 @@
-//! The HTTP transport shared by every call of this crate (KMS, STS, ECS metadata): one
-//! keep-alive connection pool, TLS by rustls on AWS-LC, timeouts on connect and on the whole
-//! exchange, and a bound on every response body.
+//! The HTTP transport shared by every call of a key-service crate (KMS, STS, instance and
+//! container metadata): one keep-alive connection pool, TLS by rustls on AWS-LC, timeouts on
+//! connect and on the whole exchange, and a bound on every response body.
+//!
+//! ```no_run
+//! use nacoscrypt_kms_common::http::{Http, HttpSettings};
+//!
+//! let http = Http::new(&HttpSettings::default(), "example/1.0").map_err(std::io::Error::other)?;
+//! let answer = http.send("GET", "https://kms.example.invalid/", &[], None);
+//! if let Ok(r) = answer {
+//!     println!("{} {:?}", r.status, r.header("content-type"));
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the server certificates' trust comes from.
+///
+/// ```
+/// use nacoscrypt_kms_common::{HttpSettings, Trust};
+///
+/// let pem = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".to_owned();
+/// let s = HttpSettings { trust: Trust::CaPem(pem), ..HttpSettings::default() };
+/// assert_ne!(s.trust, Trust::PublicRoots);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Trust {
-    /// The Mozilla root store compiled in (`webpki-roots`): Alibaba Cloud's public endpoints.
+    /// The Mozilla root store compiled in (`webpki-roots`): the clouds' public endpoints.
     #[default]
     PublicRoots,
-    /// Only these CA certificates (PEM text): a KMS instance endpoint's CA, or a test CA.
+    /// Only these CA certificates (PEM text): a private endpoint's CA, or a test CA.
     CaPem(String),
 }
 
 /// Timeouts and bounds of the transport.
+///
+/// ```
+/// use nacoscrypt_kms_common::HttpSettings;
+/// use std::time::Duration;
+///
+/// let s = HttpSettings { request_timeout: Duration::from_secs(3), ..HttpSettings::default() };
+/// assert_eq!(s.connect_timeout, Duration::from_secs(5));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpSettings {
     /// TCP connect (and TLS handshake) timeout. Default 5 s.
@@ -39,18 +66,20 @@ impl Default for HttpSettings {
     }
 }
 
-/// A response: status and the whole (bounded) body.
+/// A response: status and the whole (bounded) body. See the [module](self) example.
 #[derive(Debug)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
-    pub(crate) body: Vec<u8>,
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// The whole body (at most [`HttpSettings::max_response_bytes`]).
+    pub body: Vec<u8>,
     /// Response headers, names lower-case.
-    pub(crate) headers: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
-    /// The first value of header `name` (lower-case).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    /// The first value of header `name` (lower-case); see the [module](self) example.
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
@@ -59,8 +88,16 @@ impl Response {
 }
 
 /// Why a request got no answer.
+///
+/// ```
+/// use nacoscrypt_kms_common::http::FailureKind;
+///
+/// assert!(FailureKind::Timeout.retryable());
+/// assert!(!FailureKind::Tls.retryable());
+/// assert_eq!(FailureKind::TooLarge.code(), "ResponseTooLarge");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FailureKind {
+pub enum FailureKind {
     /// Connection refused or reset, DNS failure, broken pipe: retryable.
     Network,
     /// A timeout: retryable.
@@ -74,8 +111,8 @@ pub(crate) enum FailureKind {
 }
 
 impl FailureKind {
-    /// The code [`nacoscrypt_core::KmsServiceError`] reports.
-    pub(crate) fn code(self) -> &'static str {
+    /// The code [`nacoscrypt_core::KmsServiceError`] reports (see [`FailureKind`]).
+    pub fn code(self) -> &'static str {
         match self {
             Self::Network => "Network",
             Self::Timeout => "Timeout",
@@ -85,21 +122,24 @@ impl FailureKind {
         }
     }
 
-    pub(crate) fn retryable(self) -> bool {
+    /// Whether another attempt may succeed: network failures and timeouts (see [`FailureKind`]).
+    pub fn retryable(self) -> bool {
         matches!(self, Self::Network | Self::Timeout)
     }
 }
 
-/// A request that got no answer.
+/// A request that got no answer (see [`Http::send`] and the [module](self) example).
 #[derive(Debug)]
-pub(crate) struct Failure {
-    pub(crate) kind: FailureKind,
-    pub(crate) message: String,
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The transport's description (never holds a request body).
+    pub message: String,
 }
 
-/// The transport: cheap to clone (shares the pool).
+/// The transport: cheap to clone (shares the pool). See the [module](self) example.
 #[derive(Clone)]
-pub(crate) struct Http {
+pub struct Http {
     agent: ureq::Agent,
     max_response_bytes: usize,
 }
@@ -111,8 +151,17 @@ impl std::fmt::Debug for Http {
 }
 
 impl Http {
-    /// A transport with `settings`. Fails if the CA text holds no certificate.
-    pub(crate) fn new(settings: &HttpSettings) -> Result<Self, String> {
+    /// A transport with `settings`, sending `user_agent` (the service crate's name and version).
+    /// Fails if the CA text holds no certificate.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::http::{Http, HttpSettings, Trust};
+    ///
+    /// assert!(Http::new(&HttpSettings::default(), "example/1.0").is_ok());
+    /// let bad = HttpSettings { trust: Trust::CaPem("no PEM here".into()), ..HttpSettings::default() };
+    /// assert!(Http::new(&bad, "example/1.0").is_err());
+    /// ```
+    pub fn new(settings: &HttpSettings, user_agent: &str) -> Result<Self, String> {
         use ureq::tls::{RootCerts, TlsConfig};
         let roots = match &settings.trust {
             Trust::PublicRoots => RootCerts::WebPki,
@@ -141,7 +190,7 @@ impl Http {
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.request_timeout))
             .max_redirects(0)
-            .user_agent(concat!("nacoscrypt-kms-aliyun/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
             .build();
         Ok(Self {
             agent: config.into(),
@@ -149,8 +198,8 @@ impl Http {
         })
     }
 
-    /// Sends a request and reads the whole answer (any status).
-    pub(crate) fn send(
+    /// Sends a request and reads the whole answer (any status); see the [module](self) example.
+    pub fn send(
         &self,
         method: &str,
         url: &str,

@@ -11,6 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// When a cached data key is used.
+///
+/// ```
+/// use nacoscrypt_kms_common::CacheMode;
+///
+/// assert_eq!(CacheMode::default(), CacheMode::Off);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CacheMode {
     /// Never cache (the default).
@@ -28,7 +34,7 @@ pub enum CacheMode {
 /// (`CacheMode::default()`); that is the caller's choice, not a spelling parsed here.
 ///
 /// ```
-/// use nacoscrypt_kms_aliyun::CacheMode;
+/// use nacoscrypt_kms_common::CacheMode;
 /// use nacoscrypt_core::ErrorKind;
 ///
 /// assert_eq!("fallback".parse::<CacheMode>()?, CacheMode::Fallback);
@@ -57,6 +63,13 @@ impl std::str::FromStr for CacheMode {
 }
 
 /// The cache's bounds.
+///
+/// ```
+/// use nacoscrypt_kms_common::{CacheMode, CacheSettings};
+///
+/// let s = CacheSettings { mode: CacheMode::First, ..CacheSettings::default() };
+/// assert_eq!(s.max_entries, 1000);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheSettings {
     /// When to use it.
@@ -81,7 +94,8 @@ impl Default for CacheSettings {
 }
 
 impl CacheSettings {
-    /// The Java MSE extension's settings: fallback mode, 1,000 entries, 1 h idle, 24 h old.
+    /// The Java MSE extension's settings: fallback mode, 1,000 entries, 1 h idle, 24 h old (see
+    /// [`CacheSettings`]).
     pub fn fallback() -> Self {
         Self {
             mode: CacheMode::Fallback,
@@ -90,7 +104,15 @@ impl CacheSettings {
     }
 }
 
-/// Counters of a client, read with [`AliyunKms::stats`](crate::AliyunKms::stats).
+/// Counters of a client, read with its `stats()` (`AliyunKms::stats`, `AwsKms::stats`).
+///
+/// ```
+/// use nacoscrypt_kms_common::cache::Counters;
+///
+/// let c = Counters::default();
+/// Counters::bump(&c.kms_calls);
+/// assert_eq!(c.snapshot().kms_calls, 1);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Data keys served from the cache.
@@ -103,20 +125,27 @@ pub struct Stats {
     pub retries: u64,
 }
 
+/// The live counters behind [`Stats`]; see its example.
 #[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) cache_hits: AtomicU64,
-    pub(crate) cache_misses: AtomicU64,
-    pub(crate) kms_calls: AtomicU64,
-    pub(crate) retries: AtomicU64,
+pub struct Counters {
+    /// See [`Stats::cache_hits`].
+    pub cache_hits: AtomicU64,
+    /// See [`Stats::cache_misses`].
+    pub cache_misses: AtomicU64,
+    /// See [`Stats::kms_calls`].
+    pub kms_calls: AtomicU64,
+    /// See [`Stats::retries`].
+    pub retries: AtomicU64,
 }
 
 impl Counters {
-    pub(crate) fn bump(counter: &AtomicU64) {
+    /// Adds one to `counter` (see [`Stats`]).
+    pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self) -> Stats {
+    /// The counters now (see [`Stats`]).
+    pub fn snapshot(&self) -> Stats {
         Stats {
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             cache_misses: self.cache_misses.load(Ordering::Relaxed),
@@ -133,7 +162,32 @@ struct Entry {
 }
 
 /// The cache itself.
-pub(crate) struct DataKeyCache {
+///
+/// ```
+/// use nacoscrypt_core::{Error, KmsServiceError, SecretBytes};
+/// use nacoscrypt_kms_common::cache::{self, Counters, DataKeyCache};
+/// use nacoscrypt_kms_common::CacheSettings;
+///
+/// let c = DataKeyCache::new(CacheSettings::fallback());
+/// let counters = Counters::default();
+/// let key = cache::cache_key("blob", "{}");
+/// let k = cache::through(&c, &counters, key.clone(), || Ok(SecretBytes::copy_from(b"k")))?;
+/// assert_eq!(k.as_bytes(), b"k");
+/// // The key service fails: the key it gave before still serves.
+/// let down = KmsServiceError {
+///     service: "Example KMS",
+///     operation: "Decrypt",
+///     code: "Network".into(),
+///     message: "connection refused".into(),
+///     request_id: None,
+///     http_status: None,
+///     attempts: 1,
+/// };
+/// let again = cache::through(&c, &counters, key, || Err(Error::from(down)))?;
+/// assert_eq!(again.as_bytes(), b"k");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+pub struct DataKeyCache {
     settings: CacheSettings,
     entries: Mutex<HashMap<String, Entry>>,
 }
@@ -146,20 +200,23 @@ impl std::fmt::Debug for DataKeyCache {
     }
 }
 
-/// The cache key: blob and canonical context, length-prefixed so no two pairs collide.
-pub(crate) fn cache_key(blob: &str, context_json: &str) -> String {
+/// The cache key: blob and canonical context, length-prefixed so no two pairs collide (see
+/// [`DataKeyCache`]).
+pub fn cache_key(blob: &str, context_json: &str) -> String {
     format!("{}:{blob}{context_json}", blob.len())
 }
 
 impl DataKeyCache {
-    pub(crate) fn new(settings: CacheSettings) -> Self {
+    /// An empty cache with `settings` (see [`DataKeyCache`]).
+    pub fn new(settings: CacheSettings) -> Self {
         Self {
             settings,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    pub(crate) fn mode(&self) -> CacheMode {
+    /// When it is used (see [`DataKeyCache`]).
+    pub fn mode(&self) -> CacheMode {
         self.settings.mode
     }
 
@@ -168,8 +225,8 @@ impl DataKeyCache {
             && now.duration_since(e.written) < self.settings.max_age
     }
 
-    /// The cached key, if fresh (its last use is now).
-    pub(crate) fn get(&self, key: &str) -> Option<SecretBytes> {
+    /// The cached key, if fresh (its last use is now); see [`DataKeyCache`].
+    pub fn get(&self, key: &str) -> Option<SecretBytes> {
         let now = Instant::now();
         let mut entries = self
             .entries
@@ -185,8 +242,9 @@ impl DataKeyCache {
         Some(e.key.clone())
     }
 
-    /// Stores a key, evicting expired entries and then the least recently used.
-    pub(crate) fn put(&self, key: String, value: &SecretBytes) {
+    /// Stores a key, evicting expired entries and then the least recently used; see
+    /// [`DataKeyCache`].
+    pub fn put(&self, key: String, value: &SecretBytes) {
         if self.settings.mode == CacheMode::Off || self.settings.max_entries == 0 {
             return;
         }
@@ -234,7 +292,7 @@ impl DataKeyCache {
 /// A data-key decrypt through `cache` (its mode decides): "first" serves a fresh cached key
 /// without calling `fetch`; "fallback" calls `fetch` and serves a cached key only when the key
 /// service failed; both store what `fetch` returned.
-pub(crate) fn through(
+pub fn through(
     cache: &DataKeyCache,
     counters: &Counters,
     key: String,

@@ -1,15 +1,56 @@
-//! Retries shared by every key-service call of this crate: bounded in attempts and in total
-//! time, exponential backoff with full jitter.
+//! Retries shared by every key-service call: bounded in attempts and in total time, exponential
+//! backoff with full jitter. Each service names the error codes it retries
+//! ([`Stop::service`]).
+//!
+//! ```
+//! use nacoscrypt_core::KmsServiceError;
+//! use nacoscrypt_kms_common::cache::Counters;
+//! use nacoscrypt_kms_common::retry::{self, RetryPolicy, Stop};
+//! use std::time::Duration;
+//!
+//! const RETRYABLE: &[&str] = &["Throttling"];
+//! let policy = RetryPolicy { base_delay: Duration::from_millis(1), ..RetryPolicy::default() };
+//! let counters = Counters::default();
+//! let throttled = || KmsServiceError {
+//!     service: "Example KMS",
+//!     operation: "Decrypt",
+//!     code: "Throttling".into(),
+//!     message: "slow down".into(),
+//!     request_id: None,
+//!     http_status: Some(429),
+//!     attempts: 1,
+//! };
+//! let v = retry::run(&policy, &counters, |n| {
+//!     if n < 3 {
+//!         Err(Stop::service(throttled(), RETRYABLE))
+//!     } else {
+//!         Ok(n)
+//!     }
+//! })?;
+//! assert_eq!(v, 3);
+//! assert_eq!(counters.snapshot().retries, 2);
+//! # Ok::<(), nacoscrypt_core::Error>(())
+//! ```
 
 use crate::cache::Counters;
 use nacoscrypt_core::{Error, KmsServiceError, Result};
 use std::time::{Duration, Instant};
 
-/// Retries of retryable failures: `Rejected.Throttling` (429), `ServiceUnavailableTemporary`
-/// (503), `InternalFailure` (500) and network failures (refused, reset, timed out). Others are
-/// not retried. Between attempts: exponential backoff with full jitter (a random pause between
+/// Retries of retryable failures: the service's retryable codes (Alibaba:
+/// `Rejected.Throttling`, `ServiceUnavailableTemporary`, `InternalFailure`; AWS:
+/// `ThrottlingException`, `KMSInternalException`, 5xx) and network failures (refused, reset,
+/// timed out). Others are not retried. Between attempts: exponential backoff with full jitter (a random pause between
 /// zero and `base_delay · 2^n`, at most `max_delay`), never past `max_total` since the call
 /// began.
+///
+/// ```
+/// use nacoscrypt_kms_common::RetryPolicy;
+/// use std::time::Duration;
+///
+/// let p = RetryPolicy { max_total: Duration::from_secs(5), ..RetryPolicy::default() };
+/// assert_eq!(p.max_attempts, 4);
+/// assert_eq!(RetryPolicy::none().max_attempts, 1);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (default 4; 1 = no retry).
@@ -34,7 +75,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// No retries.
+    /// No retries (see [`RetryPolicy`]).
     pub fn none() -> Self {
         Self {
             max_attempts: 1,
@@ -43,7 +84,15 @@ impl RetryPolicy {
     }
 
     /// The pause before retry number `n` (0-based): uniform in `[0, min(max, base·2^n)]`.
-    pub(crate) fn backoff(&self, n: u32) -> Duration {
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::RetryPolicy;
+    ///
+    /// let p = RetryPolicy::default();
+    /// assert!(p.backoff(0) <= p.base_delay);
+    /// assert!(p.backoff(30) <= p.max_delay);
+    /// ```
+    pub fn backoff(&self, n: u32) -> Duration {
         let ceiling = self
             .base_delay
             .saturating_mul(1u32 << n.min(16))
@@ -55,8 +104,9 @@ impl RetryPolicy {
     }
 }
 
-/// Why an attempt did not succeed, and what to do next.
-pub(crate) enum Stop {
+/// Why an attempt did not succeed, and what to do next; see the [module](self) example.
+#[derive(Debug)]
+pub enum Stop {
     /// A retryable failure: back off and try again while the policy allows.
     Retry(KmsServiceError),
     /// Try again at once (counts as an attempt), for example with renewed credentials.
@@ -68,13 +118,10 @@ pub(crate) enum Stop {
 }
 
 impl Stop {
-    /// A service error: retried if its code is one the services ask to retry
-    /// (`Rejected.Throttling`, `ServiceUnavailableTemporary`, `InternalFailure`).
-    pub(crate) fn service(e: KmsServiceError) -> Self {
-        if matches!(
-            e.code.as_str(),
-            "Rejected.Throttling" | "ServiceUnavailableTemporary" | "InternalFailure"
-        ) {
+    /// A service error: retried if its code is one of `retryable`, the codes the service asks
+    /// to retry; see the [module](self) example.
+    pub fn service(e: KmsServiceError, retryable: &[&str]) -> Self {
+        if retryable.contains(&e.code.as_str()) {
             Self::Retry(e)
         } else {
             Self::Fail(e)
@@ -83,8 +130,8 @@ impl Stop {
 }
 
 /// Runs `attempt(n)` (n = 1, 2, …) until it succeeds or `policy` says stop; the error reports
-/// how many attempts were made.
-pub(crate) fn run<T>(
+/// how many attempts were made. See the [module](self) example.
+pub fn run<T>(
     policy: &RetryPolicy,
     counters: &Counters,
     mut attempt: impl FnMut(u32) -> std::result::Result<T, Stop>,
