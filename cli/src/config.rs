@@ -144,12 +144,30 @@ pub(crate) fn open(backend: &Backend) -> Result<Opened, Failure> {
         Backend::Keyring(kp) => Opened::Keyring(kp.open()?),
         Backend::Aliyun { client, .. } => Opened::Aliyun(client.clone()),
         Backend::AliyunInstance { client, .. } => Opened::AliyunInstance(client.clone()),
+        #[cfg(feature = "pkcs11")]
+        Backend::Pkcs11 { client, .. } => Opened::Pkcs11(client.clone()),
     })
 }
 
 fn config_failure(err: &Error, backend: &Backend, id: &ConfigId<'_>) -> Failure {
     let kp = match backend {
         Backend::Keyring(kp) => kp,
+        #[cfg(feature = "pkcs11")]
+        Backend::Pkcs11 { .. } => {
+            return match err.kind() {
+                ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {
+                    code: ENVIRONMENT,
+                    message: match err {
+                        Error::UnknownKeyId => format!(
+                            "PKCS#11: the token has no AES key with the label the config names \
+                             or --key-id / --pkcs11-key-label gives ({err})"
+                        ),
+                        _ => format!("PKCS#11: {err}"),
+                    },
+                },
+                _ => config_failure_common(err, id),
+            };
+        }
         Backend::Aliyun { .. } | Backend::AliyunInstance { .. } => {
             return match err.kind() {
                 ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {

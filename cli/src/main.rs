@@ -65,6 +65,9 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     kms_properties: Option<PathBuf>,
 
+    #[command(flatten)]
+    pkcs11: kms::Pkcs11Args,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -114,6 +117,10 @@ enum KmsArg {
     /// A KMS 3.0 instance with a ClientKey (--kms-properties: kmsEndpoint, clientKeyFile,
     /// clientKeyPasswordFromFilePath or clientKeyPasswordFromEnvVariable, kmsCaFile)
     AliyunInstance,
+    /// An AES key in a PKCS#11 token, an HSM (--pkcs11-module, --pkcs11-token-label or
+    /// --pkcs11-slot, --pkcs11-key-label, --pkcs11-pin-file or $NACOSCRYPT_PKCS11_PIN)
+    #[cfg(feature = "pkcs11")]
+    Pkcs11,
 }
 
 impl From<KmsArg> for kms::Kind {
@@ -122,6 +129,8 @@ impl From<KmsArg> for kms::Kind {
             KmsArg::Keyring => Self::Keyring,
             KmsArg::Aliyun => Self::Aliyun,
             KmsArg::AliyunInstance => Self::AliyunInstance,
+            #[cfg(feature = "pkcs11")]
+            KmsArg::Pkcs11 => Self::Pkcs11,
         }
     }
 }
@@ -135,9 +144,14 @@ Without --kms-properties or $NACOSCRYPT_KMS_PROPERTIES: $NACOSCRYPT_KMS_ENDPOINT
 $ALIBABA_CLOUD_REGION_ID, $NACOSCRYPT_KMS_KEY_ID, and credentials from the official chain
 ($ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, OIDC, ~/.aliyun/config.json, ECS RAM role, ...).
 
+PKCS#11 (an HSM, SoftHSM2): the key id is the label of an AES key object in the token, and
+the user PIN comes from --pkcs11-pin-file FILE or $NACOSCRYPT_PKCS11_PIN, never an argument.
+
 Examples:
   nacoscrypt --kms aliyun --kms-properties kms.properties kms check
-  nacoscrypt kms check --key-id alias/nacoscrypt";
+  nacoscrypt kms check --key-id alias/nacoscrypt
+  nacoscrypt --kms pkcs11 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+    --pkcs11-token-label nacos --pkcs11-key-label nacos-2026 --pkcs11-pin-file pin kms check";
 
 #[derive(Debug, Subcommand)]
 enum KmsCommand {
@@ -516,6 +530,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 cli.kms.into(),
                 cli.keyring.as_deref(),
                 cli.kms_properties.as_deref(),
+                &cli.pkcs11,
             )?;
             match cmd {
                 ConfigCommand::Encrypt(args) => config::encrypt(
@@ -549,7 +564,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                         secret.as_deref().map(|s| s.as_str()),
                     )
                 }
-                ConfigCommand::Migrate(args) => run_migrate(&backend, args),
+                ConfigCommand::Migrate(args) => run_migrate(&backend, args, &cli.pkcs11),
             }
         }
         Command::Kms(KmsCommand::Check { key_id }) => {
@@ -557,6 +572,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 cli.kms.into(),
                 cli.keyring.as_deref(),
                 cli.kms_properties.as_deref(),
+                &cli.pkcs11,
             )?;
             kms::check(&backend, key_id.as_deref())
         }
@@ -606,7 +622,11 @@ fn plugin_secret(
     Ok(Some(zeroize::Zeroizing::new(text.trim().to_owned())))
 }
 
-fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::Failure> {
+fn run_migrate(
+    target: &kms::Backend,
+    args: MigrateArgs,
+    pkcs11: &kms::Pkcs11Args,
+) -> Result<(), failure::Failure> {
     use nacoscrypt_core::config::migrate::{Mode, Plan, TargetScheme};
     use nacoscrypt_core::kms::KeySpec;
     let same_source = args.from_kms.is_none()
@@ -619,6 +639,7 @@ fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::
             args.from_kms.unwrap_or(KmsArg::Keyring).into(),
             args.from_keyring.as_deref(),
             args.from_kms_properties.as_deref(),
+            pkcs11,
         )?)
     };
     let target_opened = config::open(target)?;
