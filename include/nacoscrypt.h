@@ -773,6 +773,58 @@ typedef struct nacoscrypt_kms_callbacks {
 } nacoscrypt_kms_callbacks;
 
 /**
+ * Options of `nacoscrypt_kms_pkcs11_new()`. Zero-initialise it (`= {0}`), set `struct_size`
+ * to `sizeof(nacoscrypt_kms_pkcs11_options)`, then the fields you need: NULL strings and zero
+ * numbers mean "not set". The library copies what it needs; the strings may be freed after
+ * the call.
+ *
+ * The token is `token_label`, or with `use_slot` the token in slot `slot`. The user PIN is read
+ * from the file `pin_file` (one trailing newline ignored), else from the environment variable
+ * named `pin_env` (for example `"NACOSCRYPT_PKCS11_PIN"`); with neither the KMS does not log in
+ * and sees only the token's public objects. The PIN is wiped from memory when the KMS is freed.
+ */
+typedef struct nacoscrypt_kms_pkcs11_options {
+  /**
+   * `sizeof(nacoscrypt_kms_pkcs11_options)`: lets later versions add fields.
+   */
+  size_t struct_size;
+  /**
+   * The PKCS#11 module (shared library), for example `/usr/lib/softhsm/libsofthsm2.so`.
+   * Required. It is loaded and initialised once per process and shared by every KMS on it.
+   */
+  const char *module;
+  /**
+   * The label of the token (`CK_TOKEN_INFO.label`), or NULL with `use_slot`.
+   */
+  const char *token_label;
+  /**
+   * Find the token by `slot` instead of `token_label`.
+   */
+  bool use_slot;
+  /**
+   * With `use_slot`: the slot id.
+   */
+  uint64_t slot;
+  /**
+   * The label of the AES key used when a call passes an empty key id (NULL: none, and an
+   * empty key id is then an error).
+   */
+  const char *default_key_label;
+  /**
+   * A file that holds the user PIN.
+   */
+  const char *pin_file;
+  /**
+   * The name of an environment variable that holds the user PIN (when `pin_file` is NULL).
+   */
+  const char *pin_env;
+  /**
+   * Idle sessions kept for reuse (0: 16).
+   */
+  uint32_t max_idle_sessions;
+} nacoscrypt_kms_pkcs11_options;
+
+/**
  * The HMAC algorithm of a token: `NACOSCRYPT_ALGORITHM_HS256`, `_HS384` or `_HS512`
  * (0 for a NULL key).
  */
@@ -1436,6 +1488,41 @@ nacoscrypt_result nacoscrypt_kms_decrypt(const struct nacoscrypt_kms *kms,
                                          size_t context_len,
                                          uint8_t **plaintext_out,
                                          size_t *plaintext_len_out);
+
+/**
+ * Makes a KMS whose master keys are AES key objects of a PKCS#11 token: the key id of every
+ * call is a key's label (`CKA_LABEL`). Data keys and direct configs are encrypted inside the
+ * token with `CKM_AES_GCM`, the context as AAD; the blob names the key's label, so configs
+ * written before a rotation (a new key under a new label) still decrypt. One pool of sessions
+ * serves every thread, logged in once.
+ *
+ * The module is loaded, the token found and the user logged in now: a missing module is
+ * `NACOSCRYPT_RESULT_IO`, a missing token or a refused PIN `NACOSCRYPT_RESULT_KMS` with the
+ * module's code in the last error message (`CKR_PIN_INCORRECT`, `CKR_TOKEN_NOT_PRESENT`).
+ * Later, a key label not in the token is `NACOSCRYPT_RESULT_UNKNOWN_KEY`, a blob that does not
+ * authenticate `NACOSCRYPT_RESULT_AUTHENTICATION_FAILED`.
+ *
+ * - `kms_out`: receives a new KMS owned by the caller (free with `nacoscrypt_kms_free()`);
+ *   written only on success.
+ *
+ * Example:
+ * ```c
+ * nacoscrypt_kms_pkcs11_options o = {0};
+ * nacoscrypt_kms *kms = NULL;
+ * o.struct_size = sizeof o;
+ * o.module = "/usr/lib/softhsm/libsofthsm2.so";
+ * o.token_label = "nacos";
+ * o.default_key_label = "nacos-2026";
+ * o.pin_env = "NACOSCRYPT_PKCS11_PIN";
+ * nacoscrypt_result rc = nacoscrypt_kms_pkcs11_new(&o, &kms); // else: nacoscrypt_last_error_message()
+ * ```
+ *
+ * # Safety
+ * `options` must point to a `nacoscrypt_kms_pkcs11_options` whose non-NULL strings are
+ * NUL-terminated; `kms_out` must be writable.
+ */
+nacoscrypt_result nacoscrypt_kms_pkcs11_new(const struct nacoscrypt_kms_pkcs11_options *options,
+                                            struct nacoscrypt_kms **kms_out);
 
 /**
  * A static, NUL-terminated English description of the result code `code`

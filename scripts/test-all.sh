@@ -10,6 +10,10 @@ NACOSCRYPT_ALIYUN_PY=$(bash scripts/aliyun-test-env.sh | tail -n 1)
 NACOSCRYPT_ALIYUN_INSTANCE_PY=$(bash scripts/aliyun-instance-test-env.sh | tail -n 1)
 NACOSCRYPT_AWS_PY=$(bash scripts/aws-test-env.sh | tail -n 1)
 export NACOSCRYPT_ALIYUN_PY NACOSCRYPT_ALIYUN_INSTANCE_PY NACOSCRYPT_AWS_PY
+
+section "SoftHSM2, the PKCS#11 module of the kms/pkcs11 tests (installed when missing)"
+NACOSCRYPT_PKCS11_MODULE=$(bash scripts/softhsm-test-env.sh | tail -n 1)
+export NACOSCRYPT_PKCS11_MODULE
 # The key-service tests fail (never skip) when their test servers cannot start.
 export NACOSCRYPT_REQUIRE_SERVERS=1
 

@@ -145,6 +145,12 @@ inst() { aliyun_field "$1" "$ALIYUN_INSTANCE_JSON"; }
 "$WORK/test_aliyun_instance" "$(inst instance)" "$(inst ca)" "$(inst client_key_good)" \
     "$(inst client_key_good_password)" "$(inst client_key_expired)" "$(inst client_key_expired_password)"
 
+step "PKCS#11: a SoftHSM2 token (scripts/softhsm-token.sh), 8 threads, rotation, wrong PIN, ASan+UBSan"
+eval "$(bash scripts/softhsm-token.sh "$WORK/softhsm" ffi-test 1234-ffi c-2025 c-2026)"
+printf '1234-ffi\n' > "$WORK/softhsm/pin"
+gcc "${CFLAGS[@]}" "${SAN[@]}" -pthread ffi/tests/c/test_pkcs11.c -o "$WORK/test_pkcs11" "${SHARED[@]}"
+(cd "$WORK" && "$WORK/test_pkcs11" "$NACOSCRYPT_PKCS11_MODULE" ffi-test "$WORK/softhsm/pin" c-2025 c-2026)
+
 # ---- install + pkg-config + the README example --------------------------------------------
 step "make install PREFIX=$PREFIX (release build)"
 make --no-print-directory install PREFIX="$PREFIX"

@@ -146,6 +146,8 @@ pub(crate) fn open(backend: &Backend) -> Result<Opened, Failure> {
         Backend::AliyunInstance { client, .. } => Opened::AliyunInstance(client.clone()),
         #[cfg(feature = "aws")]
         Backend::Aws { client, .. } => Opened::Aws(client.clone()),
+        #[cfg(feature = "pkcs11")]
+        Backend::Pkcs11 { client, .. } => Opened::Pkcs11(client.clone()),
     })
 }
 
@@ -158,6 +160,22 @@ fn config_failure(err: &Error, backend: &Backend, id: &ConfigId<'_>) -> Failure 
                 ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {
                     code: ENVIRONMENT,
                     message: format!("AWS KMS: {err}"),
+                },
+                _ => config_failure_common(err, id),
+            };
+        }
+        #[cfg(feature = "pkcs11")]
+        Backend::Pkcs11 { .. } => {
+            return match err.kind() {
+                ErrorKind::Kms | ErrorKind::UnknownKey | ErrorKind::Io => Failure {
+                    code: ENVIRONMENT,
+                    message: match err {
+                        Error::UnknownKeyId => format!(
+                            "PKCS#11: the token has no AES key with the label the config names \
+                             or --key-id / --pkcs11-key-label gives ({err})"
+                        ),
+                        _ => format!("PKCS#11: {err}"),
+                    },
                 },
                 _ => config_failure_common(err, id),
             };

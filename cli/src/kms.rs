@@ -1,4 +1,5 @@
-//! Which KMS the config commands use (`--kms keyring|aliyun|aws`), and `kms check`.
+//! Which KMS the config commands use (`--kms keyring|aliyun|aliyun-instance|aws|pkcs11`),
+//! and `kms check`.
 
 use crate::failure::{ENVIRONMENT, Failure};
 use crate::io::println;
@@ -24,6 +25,8 @@ pub(crate) enum Kind {
     /// AWS KMS (`--aws-*`, see [`AwsOptions`]).
     #[cfg(feature = "aws")]
     Aws,
+    #[cfg(feature = "pkcs11")]
+    Pkcs11,
 }
 
 /// The `--aws-*` options of `--kms aws`, set once by `main` before a backend is resolved (so
@@ -104,6 +107,12 @@ pub(crate) enum Backend {
         client: nacoscrypt_kms_aws::AwsKms,
         key_id: Option<String>,
     },
+    /// A key in a PKCS#11 token, and the label of the default key.
+    #[cfg(feature = "pkcs11")]
+    Pkcs11 {
+        client: nacoscrypt_kms_pkcs11::Pkcs11Kms,
+        module: std::path::PathBuf,
+    },
 }
 
 /// An opened backend: what the config functions take.
@@ -113,6 +122,8 @@ pub(crate) enum Opened {
     AliyunInstance(AliyunInstanceKms),
     #[cfg(feature = "aws")]
     Aws(nacoscrypt_kms_aws::AwsKms),
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(nacoscrypt_kms_pkcs11::Pkcs11Kms),
 }
 
 impl Opened {
@@ -124,6 +135,8 @@ impl Opened {
             Self::AliyunInstance(a) => a,
             #[cfg(feature = "aws")]
             Self::Aws(a) => a,
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(p) => p,
         }
     }
 
@@ -134,6 +147,8 @@ impl Opened {
             Self::AliyunInstance(a) => a,
             #[cfg(feature = "aws")]
             Self::Aws(a) => a,
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(p) => p,
         }
     }
 }
@@ -187,13 +202,138 @@ fn aliyun_config(properties: Option<&Path>) -> Result<AliyunConfig, Failure> {
     ))
 }
 
+/// The PKCS#11 options of `--kms pkcs11`; each falls back to its environment variable. The PIN
+/// is never an argument: `--pkcs11-pin-file FILE` or `$NACOSCRYPT_PKCS11_PIN`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub(crate) struct Pkcs11Args {
+    /// With --kms pkcs11: the PKCS#11 module (shared library), for example
+    /// /usr/lib/softhsm/libsofthsm2.so [default: $NACOSCRYPT_PKCS11_MODULE]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) pkcs11_module: Option<std::path::PathBuf>,
+    /// With --kms pkcs11: the label of the token that holds the keys
+    /// [default: $NACOSCRYPT_PKCS11_TOKEN_LABEL]
+    #[arg(
+        long,
+        global = true,
+        value_name = "LABEL",
+        conflicts_with = "pkcs11_slot"
+    )]
+    pub(crate) pkcs11_token_label: Option<String>,
+    /// With --kms pkcs11: the slot id of the token, instead of its label
+    /// [default: $NACOSCRYPT_PKCS11_SLOT]
+    #[arg(long, global = true, value_name = "ID")]
+    pub(crate) pkcs11_slot: Option<u64>,
+    /// With --kms pkcs11: the label of the AES key for new configs (--key-id overrides it)
+    /// [default: $NACOSCRYPT_PKCS11_KEY_LABEL]
+    #[arg(long, global = true, value_name = "LABEL")]
+    pub(crate) pkcs11_key_label: Option<String>,
+    /// With --kms pkcs11: a file holding the user PIN (one trailing newline ignored)
+    /// [default: $NACOSCRYPT_PKCS11_PIN_FILE, else the PIN in $NACOSCRYPT_PKCS11_PIN]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) pkcs11_pin_file: Option<std::path::PathBuf>,
+}
+
+/// The environment variable that holds the PKCS#11 user PIN.
+#[cfg(feature = "pkcs11")]
+pub(crate) const PKCS11_PIN_ENV: &str = "NACOSCRYPT_PKCS11_PIN";
+
+impl Pkcs11Args {
+    fn given(&self) -> bool {
+        self.pkcs11_module.is_some()
+            || self.pkcs11_token_label.is_some()
+            || self.pkcs11_slot.is_some()
+            || self.pkcs11_key_label.is_some()
+            || self.pkcs11_pin_file.is_some()
+    }
+}
+
+#[cfg(feature = "pkcs11")]
+fn pkcs11_backend(args: &Pkcs11Args) -> Result<Backend, Failure> {
+    use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let module = args
+        .pkcs11_module
+        .clone()
+        .or_else(|| var("NACOSCRYPT_PKCS11_MODULE").map(Into::into))
+        .ok_or_else(|| {
+            Failure::usage(
+                "--kms pkcs11 needs the module: --pkcs11-module PATH or $NACOSCRYPT_PKCS11_MODULE"
+                    .to_owned(),
+            )
+        })?;
+    let token = if let Some(label) = args.pkcs11_token_label.clone() {
+        Token::Label(label)
+    } else if let Some(slot) = args.pkcs11_slot {
+        Token::Slot(slot)
+    } else if let Some(label) = var("NACOSCRYPT_PKCS11_TOKEN_LABEL") {
+        Token::Label(label)
+    } else if let Some(slot) = var("NACOSCRYPT_PKCS11_SLOT") {
+        Token::Slot(slot.parse().map_err(|_| {
+            Failure::usage("$NACOSCRYPT_PKCS11_SLOT is not a slot id (a number)".to_owned())
+        })?)
+    } else {
+        return Err(Failure::usage(
+            "--kms pkcs11 needs the token: --pkcs11-token-label LABEL or --pkcs11-slot ID \
+             (or $NACOSCRYPT_PKCS11_TOKEN_LABEL / $NACOSCRYPT_PKCS11_SLOT)"
+                .to_owned(),
+        ));
+    };
+    let pin_file = args
+        .pkcs11_pin_file
+        .clone()
+        .or_else(|| var("NACOSCRYPT_PKCS11_PIN_FILE").map(Into::into));
+    let pin = match pin_file {
+        Some(path) => Pin::from_file(&path).map_err(|e| Failure {
+            code: ENVIRONMENT,
+            message: format!("{}: {e}", path.display()),
+        })?,
+        None if std::env::var_os(PKCS11_PIN_ENV).is_some() => {
+            Pin::from_env(PKCS11_PIN_ENV).map_err(|e| Failure::plain(&e))?
+        }
+        None => {
+            return Err(Failure::usage(format!(
+                "--kms pkcs11 needs the user PIN: --pkcs11-pin-file FILE or ${PKCS11_PIN_ENV} \
+                 (never on the command line)"
+            )));
+        }
+    };
+    let mut builder = Pkcs11Kms::builder().module(&module).token(token).pin(pin);
+    if let Some(label) = args
+        .pkcs11_key_label
+        .clone()
+        .or_else(|| var("NACOSCRYPT_PKCS11_KEY_LABEL"))
+    {
+        builder = builder.default_key_label(label);
+    }
+    let client = builder.build().map_err(|e| Failure {
+        code: crate::failure::exit_code(e.kind()),
+        message: format!("PKCS#11 module {}: {e}", module.display()),
+    })?;
+    Ok(Backend::Pkcs11 { client, module })
+}
+
 impl Backend {
     /// The backend of `--kms`.
     pub(crate) fn resolve(
         kind: Kind,
         keyring: Option<&Path>,
         properties: Option<&Path>,
+        pkcs11: &Pkcs11Args,
     ) -> Result<Self, Failure> {
+        #[cfg(feature = "pkcs11")]
+        if kind == Kind::Pkcs11 {
+            if keyring.is_some() || properties.is_some() {
+                return Err(Failure::usage(
+                    "--keyring and --kms-properties do not go with --kms pkcs11".to_owned(),
+                ));
+            }
+            return pkcs11_backend(pkcs11);
+        }
+        if pkcs11.given() {
+            return Err(Failure::usage(
+                "the --pkcs11-* options go with --kms pkcs11".to_owned(),
+            ));
+        }
         if kind == Kind::Keyring {
             if properties.is_some() {
                 return Err(Failure::usage(
@@ -243,6 +383,9 @@ impl Backend {
             // AWS has no default key: empty means "the configured one", else an error.
             #[cfg(feature = "aws")]
             Self::Aws { key_id, .. } => key_id.as_deref().unwrap_or(""),
+            // Empty: the KMS's default key label (an error naming the option when unset).
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11 { .. } => "",
         }
     }
 }
@@ -369,6 +512,32 @@ pub(crate) fn check(backend: &Backend, key_id: Option<&str>) -> Result<(), Failu
                 }
             }
         }
+        #[cfg(feature = "pkcs11")]
+        Backend::Pkcs11 { client, module } => match client.check(key_id.unwrap_or("")) {
+            Ok(r) => json!({
+                "kms": "pkcs11",
+                "module": module.display().to_string(),
+                "library": r.library,
+                "token_label": r.token_label,
+                "token_serial": r.token_serial,
+                "slot": r.slot,
+                "key_label": r.key_label,
+                "usable": true,
+            }),
+            Err(e) => {
+                let report = json!({
+                    "kms": "pkcs11",
+                    "module": module.display().to_string(),
+                    "usable": false,
+                    "error": e.to_string(),
+                });
+                println(&report.to_string())?;
+                return Err(Failure {
+                    code: ENVIRONMENT,
+                    message: format!("the PKCS#11 key is not usable: {e}"),
+                });
+            }
+        },
     };
     println(&report.to_string())
 }

@@ -69,6 +69,8 @@ struct Cli {
     #[cfg(feature = "aws")]
     #[command(flatten)]
     aws: AwsArgs,
+    #[command(flatten)]
+    pkcs11: kms::Pkcs11Args,
 
     #[command(subcommand)]
     command: Command,
@@ -162,6 +164,10 @@ enum KmsArg {
     /// variables and credential chain; the key from --key-id or $NACOSCRYPT_KMS_KEY_ID)
     #[cfg(feature = "aws")]
     Aws,
+    /// An AES key in a PKCS#11 token, an HSM (--pkcs11-module, --pkcs11-token-label or
+    /// --pkcs11-slot, --pkcs11-key-label, --pkcs11-pin-file or $NACOSCRYPT_PKCS11_PIN)
+    #[cfg(feature = "pkcs11")]
+    Pkcs11,
 }
 
 impl From<KmsArg> for kms::Kind {
@@ -172,6 +178,8 @@ impl From<KmsArg> for kms::Kind {
             KmsArg::AliyunInstance => Self::AliyunInstance,
             #[cfg(feature = "aws")]
             KmsArg::Aws => Self::Aws,
+            #[cfg(feature = "pkcs11")]
+            KmsArg::Pkcs11 => Self::Pkcs11,
         }
     }
 }
@@ -190,10 +198,15 @@ AWS SDKs' variables ($AWS_REGION, $AWS_PROFILE, $AWS_ENDPOINT_URL_KMS) and crede
 (environment, ~/.aws files, web identity, container, instance metadata with IMDSv2); the key
 from --key-id or $NACOSCRYPT_KMS_KEY_ID (an id, ARN or alias/NAME).
 
+PKCS#11 (an HSM, SoftHSM2): the key id is the label of an AES key object in the token, and
+the user PIN comes from --pkcs11-pin-file FILE or $NACOSCRYPT_PKCS11_PIN, never an argument.
+
 Examples:
   nacoscrypt --kms aliyun --kms-properties kms.properties kms check
   nacoscrypt --kms aws --aws-region eu-west-1 kms check --key-id alias/nacos
-  nacoscrypt kms check --key-id alias/nacoscrypt";
+  nacoscrypt kms check --key-id alias/nacoscrypt
+  nacoscrypt --kms pkcs11 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+    --pkcs11-token-label nacos --pkcs11-key-label nacos-2026 --pkcs11-pin-file pin kms check";
 
 #[derive(Debug, Subcommand)]
 enum KmsCommand {
@@ -616,6 +629,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 cli.kms.into(),
                 cli.keyring.as_deref(),
                 cli.kms_properties.as_deref(),
+                &cli.pkcs11,
             )?;
             match cmd {
                 ConfigCommand::Encrypt(args) => config::encrypt(
@@ -654,7 +668,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                         secret.as_deref().map(|s| s.as_str()),
                     )
                 }
-                ConfigCommand::Migrate(args) => run_migrate(&backend, args),
+                ConfigCommand::Migrate(args) => run_migrate(&backend, args, &cli.pkcs11),
             }
         }
         Command::Kms(KmsCommand::Check { key_id }) => {
@@ -662,6 +676,7 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 cli.kms.into(),
                 cli.keyring.as_deref(),
                 cli.kms_properties.as_deref(),
+                &cli.pkcs11,
             )?;
             kms::check(&backend, key_id.as_deref())
         }
@@ -713,7 +728,11 @@ fn plugin_secret(
     Ok(Some(zeroize::Zeroizing::new(text.trim().to_owned())))
 }
 
-fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::Failure> {
+fn run_migrate(
+    target: &kms::Backend,
+    args: MigrateArgs,
+    pkcs11: &kms::Pkcs11Args,
+) -> Result<(), failure::Failure> {
     use nacoscrypt_core::config::migrate::{Mode, Plan, TargetScheme};
     use nacoscrypt_core::kms::KeySpec;
     let same_source = args.from_kms.is_none()
@@ -726,6 +745,7 @@ fn run_migrate(target: &kms::Backend, args: MigrateArgs) -> Result<(), failure::
             args.from_kms.unwrap_or(KmsArg::Keyring).into(),
             args.from_keyring.as_deref(),
             args.from_kms_properties.as_deref(),
+            pkcs11,
         )?)
     };
     let target_opened = config::open(target)?;

@@ -414,6 +414,8 @@ pub(crate) enum KmsImpl {
     Aliyun(nacoscrypt_kms_aliyun::AliyunKms),
     #[cfg(feature = "aliyun")]
     AliyunInstance(nacoscrypt_kms_aliyun::AliyunInstanceKms),
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(nacoscrypt_kms_pkcs11::Pkcs11Kms),
 }
 
 impl KmsImpl {
@@ -426,6 +428,8 @@ impl KmsImpl {
             KmsImpl::Aliyun(a) => a,
             #[cfg(feature = "aliyun")]
             KmsImpl::AliyunInstance(a) => a,
+            #[cfg(feature = "pkcs11")]
+            KmsImpl::Pkcs11(p) => p,
         }
     }
 }

@@ -48,6 +48,8 @@ mod keyring;
 mod kms;
 #[cfg(feature = "testing")]
 mod live;
+#[cfg(feature = "pkcs11")]
+mod pkcs11;
 mod result;
 mod string;
 #[cfg(feature = "testing")]
@@ -64,6 +66,8 @@ pub use error::{
 };
 pub use keyring::*;
 pub use kms::*;
+#[cfg(feature = "pkcs11")]
+pub use pkcs11::*;
 pub use result::*;
 pub use string::{nacoscrypt_bytes_free, nacoscrypt_string_free};
 #[cfg(feature = "testing")]
