@@ -192,6 +192,29 @@ cc ffi/examples/example.c $(pkg-config --cflags nacoscrypt) "$PREFIX/lib/libnaco
     -lpthread -ldl -lm -o "$WORK/example_static"
 "$WORK/example_static" >/dev/null
 
+step "the open API recipe (ffi/examples/open_api.c): login via the token keeper, publish, read, 403 re-login"
+cc -std=c99 -Wall -Wextra -Werror -pedantic ffi/examples/open_api.c $(pkg-config --cflags --libs nacoscrypt) \
+    -o "$WORK/open_api"
+printf 'key alias/nacos 52f22665-a60c-42d2-a918-5d950ee88136 CRZvaxE9F41sD9OQH/I5oaCV8g+TlWUM+TgLjtsiSms=\n' \
+    > "$WORK/open-api-keyring"
+chmod 600 "$WORK/open-api-keyring"
+mkfifo "$WORK/nacos-in"
+python3 ffi/tests/c/nacos_open_api_server.py --rotate-secret-after-publish --refuse-containing s3cret \
+    < "$WORK/nacos-in" > "$WORK/nacos-ready" 2> "$WORK/nacos.log" &
+exec {nacos_fd}> "$WORK/nacos-in"   # the server exits when this closes
+for _ in $(seq 100); do [ -s "$WORK/nacos-ready" ] && break; sleep 0.1; done
+NACOS_PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/nacos-ready")
+out=$(LD_LIBRARY_PATH="$PREFIX/lib" NACOS_PASSWORD=nacos-password \
+    "$WORK/open_api" 127.0.0.1 "$NACOS_PORT" "$WORK/open-api-keyring" 2>&1)
+echo "$out"
+grep -q "read back 38 bytes; logins: 2" <<<"$out" || { echo "open_api.c did not log in again after the 403" >&2; exit 1; }
+if LD_LIBRARY_PATH="$PREFIX/lib" NACOS_PASSWORD=wrong \
+    "$WORK/open_api" 127.0.0.1 "$NACOS_PORT" "$WORK/open-api-keyring" 2> "$WORK/open-api-err"; then
+    echo "open_api.c succeeded with a wrong password" >&2; exit 1
+fi
+grep -q "refused the login" "$WORK/open-api-err"
+exec {nacos_fd}>&-
+
 step "the README example, built with CMake (find_package(nacoscrypt), shared and static)"
 mkdir -p "$WORK/cmake-app"
 cat > "$WORK/cmake-app/CMakeLists.txt" <<CMAKE

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The Python bindings, as CI checks them: build and install the package exactly as a user does
-# (`pip install ./python`: maturin from PyPI, a release build of the abi3 extension), then
-# pytest, mypy.stubtest (the stubs match the module) and mypy --strict on the tests.
+# The Python bindings, as CI checks them: build the abi3 wheel as it is published (maturin from
+# PyPI, a release build), check it and install it, then pytest, mypy.stubtest (the stubs match
+# the module) and mypy --strict on the tests.
 #
 # Needs python3 with pip (and the Rust toolchain); everything else goes into a virtual
 # environment under build/ (git-ignored), so it is safe on a fresh machine.
@@ -18,13 +18,49 @@ py="$venv/bin/python"
 
 echo "== test tools"
 "$py" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9,<2" pytest pyjwt cryptography mypy \
+  "maturin>=1.9,<2" pytest pyjwt cryptography mypy "abi3audit==0.0.26" \
   "nacos-sdk-python==3.2.0; python_version >= '3.10'"  # for nacoscrypt.nacos_sdk's tests
 
-echo "== pip install ./python"
+# The wheel as it is published: `maturin build --release` (abi3, manylinux), checked for its tags
+# and, by abi3audit, for using nothing outside the stable ABI of CPython 3.9; then installed into
+# a fresh venv (import and a round trip) and into the test venv.
+echo "== maturin build --release (the abi3 wheel)"
 t=$(date +%s)
-"$py" -m pip install --disable-pip-version-check ./python
-echo "   built and installed in $(( $(date +%s) - t )) s"
+rm -rf build/wheels
+"$venv/bin/maturin" build --release --locked -m python/Cargo.toml --out build/wheels
+wheel=$(ls build/wheels/nacoscrypt-*.whl)
+echo "   built $(basename "$wheel") in $(( $(date +%s) - t )) s"
+case "$(basename "$wheel")" in
+  nacoscrypt-*-cp39-abi3-manylinux_*_x86_64*.whl | nacoscrypt-*-cp39-abi3-manylinux_*_aarch64*.whl) ;;
+  *) echo "the wheel is not a cp39-abi3 manylinux wheel: $wheel" >&2; exit 1 ;;
+esac
+"$py" -m abi3audit --strict --assume-minimum-abi3 3.9 "$wheel"
+# The published wheel must hold the package: the stubs, py.typed and the pure-Python modules.
+"$py" - "$wheel" <<'PY'
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+need = {"nacoscrypt/__init__.py", "nacoscrypt/_native.pyi", "nacoscrypt/py.typed",
+        "nacoscrypt/nacos_sdk.py", "nacoscrypt/_kms_protocol.py"}
+missing = need - names
+if missing or not any(n.startswith("nacoscrypt/_native") and n.endswith(".so") for n in names):
+    sys.exit(f"the wheel lacks {sorted(missing) or 'the extension module'}")
+PY
+fresh=$(mktemp -d)
+python3 -m venv "$fresh/venv"
+"$fresh/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel"
+(cd "$fresh" && "$fresh/venv/bin/python" - <<'PY'
+import sys, tempfile, os, nacoscrypt
+kms = nacoscrypt.LocalKms.create(os.path.join(tempfile.mkdtemp(), "keyring"), "alias/app")
+stored = nacoscrypt.encrypt_config(kms, data_id="cipher-kms-aes-256-a", group="G", content="x=1",
+                                   key_id="alias/app")
+assert nacoscrypt.decrypt_config(kms, data_id="cipher-kms-aes-256-a", group="G",
+                                 content=stored.content,
+                                 encrypted_data_key=stored.encrypted_data_key) == "x=1"
+print(f"   the wheel works in a fresh venv on Python {sys.version.split()[0]}")
+PY
+)
+rm -rf "$fresh"
+"$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 # The loopback Alibaba Cloud KMS test server for test_aliyun.py (stopped when this script exits).
 source scripts/aliyun-server.sh
