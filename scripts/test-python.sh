@@ -18,7 +18,7 @@ py="$venv/bin/python"
 
 echo "== test tools"
 "$py" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9,<2" pytest pyjwt cryptography mypy "abi3audit==0.0.26" \
+  "maturin>=1.9,<2" pytest pyjwt cryptography mypy "abi3audit==0.0.26" pyyaml types-PyYAML \
   "nacos-sdk-python==3.2.0; python_version >= '3.10'"  # for nacoscrypt.nacos_sdk's tests
 
 # The wheel as it is published: `maturin build --release` (abi3, manylinux), checked for its tags
