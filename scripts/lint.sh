@@ -11,5 +11,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== no_std build (thumbv7em-none-eabihf)"
 cargo build --locked -p nacoscrypt-core --no-default-features --features pure-rust --target thumbv7em-none-eabihf
 echo "== rustdoc (warnings are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --locked -p nacoscrypt-core -p nacoscrypt-kms-common \
+RUSTDOCFLAGS="-D warnings" cargo doc --locked -p nacoscrypt-osrng -p nacoscrypt-core -p nacoscrypt-kms-common \
   -p nacoscrypt-kms-aliyun -p nacoscrypt-kms-aws -p nacoscrypt-kms-pkcs11 --no-deps

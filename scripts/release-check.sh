@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 
-publishable=(nacoscrypt-core nacoscrypt-kms-common nacoscrypt-kms-aliyun nacoscrypt-kms-aws nacoscrypt-kms-pkcs11)
+publishable=(nacoscrypt-osrng nacoscrypt-core nacoscrypt-kms-common nacoscrypt-kms-aliyun nacoscrypt-kms-aws nacoscrypt-kms-pkcs11)
 
 echo "== cargo publish --dry-run (${publishable[*]})"
 pkgs=()

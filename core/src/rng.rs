@@ -5,7 +5,8 @@ use rand_core::CryptoRng;
 
 /// A source of random bytes for one operation.
 pub(crate) enum RandomSource<'a> {
-    /// The operating system's RNG (`getrandom`).
+    /// The operating system's RNG (`getrandom`, small draws through a fork-wiped per-thread
+    /// buffer: `nacoscrypt-osrng`).
     #[cfg(feature = "getrandom")]
     Os,
     /// A cryptographic RNG supplied by the caller.
@@ -17,7 +18,7 @@ impl RandomSource<'_> {
     pub(crate) fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
         match self {
             #[cfg(feature = "getrandom")]
-            Self::Os => getrandom::fill(buf).map_err(|_| crate::Error::Random),
+            Self::Os => nacoscrypt_osrng::fill(buf).map_err(|_| crate::Error::Random),
             Self::Caller(rng) => {
                 rng.fill_bytes(buf);
                 Ok(())
