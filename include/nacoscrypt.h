@@ -407,7 +407,10 @@ typedef struct nacoscrypt_server_identity nacoscrypt_server_identity;
  * returns the user's cached token until 90% of its validity has passed; verified tokens are
  * remembered until they expire; expired entries are evicted.
  *
- * Thread safety: internally locked; safe to use from many threads at once.
+ * Thread safety: safe to use from many threads at once. Repeated answers (a login not yet due
+ * for renewal, a token verified before) come from a small per-thread memo without taking the
+ * cache's lock, so threads do not contend on hits; changes (invalidate, clear, revocations)
+ * reach every thread's next call.
  */
 typedef struct nacoscrypt_token_cache nacoscrypt_token_cache;
 

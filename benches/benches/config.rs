@@ -179,6 +179,69 @@ fn peers_decrypt(g: &mut Group<'_>, p: &Peers, format: Format, size: usize, text
     }
 }
 
+/// The whole local envelope written with `ring`, as an application would without this library:
+/// a fresh data key and nonce from the OS (`SystemRandom`: one `getrandom` call per draw), the
+/// data key wrapped under the master key (AES-256-GCM, nonce ‖ ciphertext ‖ tag, base64: the
+/// `encryptedDataKey`), then the content sealed under the data key with the `v1` AAD binding
+/// that blob, and base64. The library's `config::encrypt` with a `Keyring` does these steps
+/// (its blob also names the key version), so this is the peer of its "local keyring" row.
+struct RingEnvelope {
+    master: ring::aead::LessSafeKey,
+    rng: ring::rand::SystemRandom,
+}
+
+impl RingEnvelope {
+    fn new() -> Self {
+        Self {
+            master: ring::aead::LessSafeKey::new(
+                ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[0x24; 32]).unwrap(),
+            ),
+            rng: ring::rand::SystemRandom::new(),
+        }
+    }
+
+    fn seal(key: &ring::aead::LessSafeKey, nonce: [u8; 12], aad: &[u8], text: &[u8]) -> String {
+        let mut buf = Vec::with_capacity(12 + text.len() + 16);
+        buf.extend_from_slice(&nonce);
+        buf.extend_from_slice(text);
+        let tag = key
+            .seal_in_place_separate_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(aad),
+                &mut buf[12..],
+            )
+            .unwrap();
+        buf.extend_from_slice(tag.as_ref());
+        base64_simd::STANDARD.encode_to_string(&buf)
+    }
+
+    /// Returns (content, encryptedDataKey).
+    fn encrypt(&self, text: &str) -> (String, String) {
+        use ring::rand::SecureRandom as _;
+        let mut data_key = [0u8; 32];
+        self.rng.fill(&mut data_key).unwrap();
+        let mut wrap_nonce = [0u8; 12];
+        self.rng.fill(&mut wrap_nonce).unwrap();
+        let edk = Self::seal(&self.master, wrap_nonce, b"nacoscrypt:dk", &data_key);
+        let key = ring::aead::LessSafeKey::new(
+            ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &data_key).unwrap(),
+        );
+        let mut nonce = [0u8; 12];
+        self.rng.fill(&mut nonce).unwrap();
+        let mut aad = b"nacoscrypt:v1".to_vec();
+        for part in [
+            b"public".as_slice(),
+            ID.group.as_bytes(),
+            ID.data_id.as_bytes(),
+            edk.as_bytes(),
+        ] {
+            aad.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+            aad.extend_from_slice(part);
+        }
+        (Self::seal(&key, nonce, &aad, text.as_bytes()), edk)
+    }
+}
+
 // ----- this project, with the peers in the same groups -----
 
 fn encrypt(c: &mut Criterion) {
@@ -211,6 +274,12 @@ fn encrypt(c: &mut Criterion) {
                 },
             );
             peers_encrypt(&mut g, &peers, format, size, &text);
+            if format == Format::V1 && size == 64 {
+                let envelope = RingEnvelope::new();
+                g.bench_with_input(BenchmarkId::new("ring_envelope_os", size), &text, |b, t| {
+                    b.iter(|| envelope.encrypt(black_box(t)))
+                });
+            }
         }
         g.finish();
     }

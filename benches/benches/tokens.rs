@@ -229,6 +229,112 @@ fn rotation_and_cache(c: &mut Criterion) {
     g.finish();
 }
 
+/// Raw pointers shared by the benchmark threads (the C handles are documented thread-safe).
+struct Shared<T>(*const T);
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Shared<T> {}
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the whole `Send + Sync` wrapper).
+    fn get(self) -> *const T {
+        self.0
+    }
+}
+// SAFETY: the handles behind these pointers are safe to use from many threads (nacoscrypt.h).
+#[allow(unsafe_code)]
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+#[allow(unsafe_code)]
+unsafe impl<T> Sync for Shared<T> {}
+
+/// Runs `iters` calls of `op` split over `threads` threads started together and returns the
+/// wall time of the whole: the time per call is then the inverse of the throughput, so
+/// `1 thread ÷ 2 threads` is the scaling.
+fn on_threads(threads: u64, iters: u64, op: impl Fn() + Sync) -> Duration {
+    let barrier = std::sync::Barrier::new(usize::try_from(threads).unwrap() + 1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                barrier.wait();
+                for _ in 0..iters / threads {
+                    op();
+                }
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = std::time::Instant::now();
+        barrier.wait();
+        start.elapsed()
+    })
+}
+
+/// The C ABI from one and two threads on one shared handle: `nacoscrypt_token_manager_verify`
+/// (NULL outputs) on one manager, and a login hit (`nacoscrypt_token_cache_issue`, the token
+/// handed out and freed) on one cache.
+#[allow(unsafe_code)]
+fn threads(c: &mut Criterion) {
+    use nacoscrypt::*;
+    use std::ptr::{null, null_mut};
+    let secret = secret(32);
+    let mut key = null_mut();
+    let mut manager = null_mut();
+    let mut cache = null_mut();
+    // SAFETY (whole block): valid pointers and lengths, handles freed at the end; the threads
+    // are joined before the handles are freed.
+    unsafe {
+        assert_eq!(
+            nacoscrypt_secret_key_from_bytes(secret.as_ptr(), secret.len(), false, &mut key),
+            nacoscrypt_result::Ok
+        );
+        assert_eq!(
+            nacoscrypt_token_manager_new(key, null(), 0, 0, 0, &mut manager),
+            nacoscrypt_result::Ok
+        );
+        assert_eq!(
+            nacoscrypt_token_cache_new(manager, &mut cache),
+            nacoscrypt_result::Ok
+        );
+        let token = SecretKey::from_bytes(&secret).unwrap().sign(SUBJECT, EXP);
+        let m = Shared(manager.cast_const());
+        let ch = Shared(cache.cast_const());
+        let verify = || {
+            let r = nacoscrypt_token_manager_verify(
+                m.get(),
+                token.as_ptr().cast(),
+                token.len(),
+                NOW,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+            );
+            assert_eq!(r, nacoscrypt_result::Ok);
+        };
+        let login = || {
+            let mut out = null_mut();
+            let r = nacoscrypt_token_cache_issue(ch.get(), c"nacos".as_ptr(), NOW, &mut out);
+            assert_eq!(r, nacoscrypt_result::Ok);
+            nacoscrypt_access_token_free(out);
+        };
+        let mut g = c.benchmark_group("threads_ffi");
+        for n in [1u64, 2] {
+            g.bench_function(format!("verify_{n}t"), |b| {
+                b.iter_custom(|iters| on_threads(n, iters, verify))
+            });
+            g.bench_function(format!("cache_login_hit_{n}t"), |b| {
+                b.iter_custom(|iters| on_threads(n, iters, login))
+            });
+        }
+        g.finish();
+        nacoscrypt_token_cache_free(cache);
+        nacoscrypt_token_manager_free(manager);
+        nacoscrypt_secret_key_free(key);
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Claims {
     sub: String,
@@ -246,6 +352,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = sign_and_verify, rotation_and_cache
+    targets = sign_and_verify, rotation_and_cache, threads
 }
 criterion_main!(benches);

@@ -82,9 +82,15 @@ fn parent_and_child_never_share_a_nonce_or_a_data_key() {
     keys.extend(parent_keys);
     assert_eq!(keys.len(), 2 * ROUNDS, "a data key repeated in the parent");
     for n in child_nonces.chunks_exact(12) {
-        assert!(nonces.insert(n.try_into().unwrap()), "parent and child share a nonce");
+        assert!(
+            nonces.insert(n.try_into().unwrap()),
+            "parent and child share a nonce"
+        );
     }
     for k in child_keys.chunks_exact(32) {
-        assert!(keys.insert(k.try_into().unwrap()), "parent and child share a data key");
+        assert!(
+            keys.insert(k.try_into().unwrap()),
+            "parent and child share a data key"
+        );
     }
 }

@@ -50,13 +50,19 @@ fn parent_and_child_never_draw_the_same_bytes() {
     let mut status = 0;
     // SAFETY: waiting for the child forked above.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child failed"
+    );
     assert_eq!(child.len(), DRAWS * LEN);
 
     let parent: HashSet<[u8; LEN]> = parent.into_iter().collect();
     for draw in child.chunks_exact(LEN) {
         let draw: [u8; LEN] = draw.try_into().unwrap();
-        assert!(!parent.contains(&draw), "the child drew bytes the parent drew");
+        assert!(
+            !parent.contains(&draw),
+            "the child drew bytes the parent drew"
+        );
         assert_ne!(draw, warm);
     }
 }

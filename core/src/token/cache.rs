@@ -51,6 +51,10 @@ pub struct TokenCache {
     verified: BTreeMap<String, Claims>,
     next_sweep: i64,
     revocations: Option<Revocations>,
+    /// Entries removed so far (swept, evicted, invalidated, cleared): a change tells the
+    /// per-thread memos of [`SharedTokenCache`](super::SharedTokenCache) that an answer they
+    /// hold may be gone.
+    removals: u64,
 }
 
 /// The revocation store of a cache (`Debug` names it only).
@@ -71,6 +75,7 @@ impl TokenCache {
             verified: BTreeMap::new(),
             next_sweep: i64::MIN,
             revocations: None,
+            removals: 0,
         }
     }
 
@@ -149,10 +154,16 @@ impl TokenCache {
         let token = self.manager.issue(username, now)?;
         if !self.logins.contains_key(username) && self.logins.len() >= MAX_CACHE_ENTRIES {
             self.sweep_now(now);
-            evict_first(&mut self.logins, |(t, _)| t.expires_at);
+            self.removals += u64::from(evict_first(&mut self.logins, |(t, _)| t.expires_at));
         }
-        self.logins
-            .insert(String::from(username), (token.clone(), now));
+        // A renewal replaces the user's entry: its old answer is gone.
+        if self
+            .logins
+            .insert(String::from(username), (token.clone(), now))
+            .is_some()
+        {
+            self.removals += 1;
+        }
         Ok(token)
     }
 
@@ -186,6 +197,7 @@ impl TokenCache {
                 return Ok(claims.clone());
             }
             self.verified.remove(token);
+            self.removals += 1;
         }
         let claims = self.manager.verify(token, now)?;
         if self.revoked(&claims.sub, claims.exp) {
@@ -193,7 +205,7 @@ impl TokenCache {
         }
         if self.verified.len() >= MAX_CACHE_ENTRIES {
             self.sweep_now(now);
-            evict_first(&mut self.verified, |c| c.exp);
+            self.removals += u64::from(evict_first(&mut self.verified, |c| c.exp));
         }
         self.verified.insert(String::from(token), claims.clone());
         Ok(claims)
@@ -201,11 +213,14 @@ impl TokenCache {
 
     /// Forgets the cached login of `username` (say, after a password change).
     pub fn invalidate_user(&mut self, username: &str) {
-        self.logins.remove(username);
+        if self.logins.remove(username).is_some() {
+            self.removals += 1;
+        }
     }
 
     /// Forgets everything.
     pub fn clear(&mut self) {
+        self.removals += (self.logins.len() + self.verified.len()) as u64;
         self.logins.clear();
         self.verified.clear();
     }
@@ -271,24 +286,58 @@ impl TokenCache {
 
     fn sweep_now(&mut self, now: i64) {
         let leeway = i64::try_from(self.manager.leeway()).unwrap_or(i64::MAX);
+        let before = self.logins.len() + self.verified.len();
         self.logins
             .retain(|_, (t, _)| t.expires_at.saturating_add(leeway) >= now);
         self.verified
             .retain(|_, c| c.exp.saturating_add(leeway) >= now);
+        self.removals += (before - self.logins.len() - self.verified.len()) as u64;
         self.next_sweep = now.saturating_add(SWEEP_INTERVAL_SECS);
+    }
+
+    /// The removal count (see the field).
+    #[cfg(feature = "std")]
+    pub(super) fn removals(&self) -> u64 {
+        self.removals
+    }
+
+    /// Whether a revocation store is consulted (then answers cannot be memoised: the store may
+    /// change at any time).
+    #[cfg(feature = "std")]
+    pub(super) fn has_revocations(&self) -> bool {
+        self.revocations.is_some()
+    }
+
+    /// The time, in tenths of a second, from which the cached login of `username` is renewed
+    /// instead of reused (see [`issue`](Self::issue)).
+    #[cfg(feature = "std")]
+    pub(super) fn login_renew_at_tenths(&self, username: &str) -> Option<i128> {
+        let (token, issued) = self.logins.get(username)?;
+        Some(i128::from(*issued) * 10 + i128::from(token.ttl) * 9)
+    }
+
+    /// The cached login of `username` as stored (its full TTL).
+    #[cfg(feature = "std")]
+    pub(super) fn cached_login(&self, username: &str) -> Option<AccessToken> {
+        self.logins.get(username).map(|(t, _)| t.clone())
+    }
+
+    /// The last second at which a remembered verification of `exp` is still answered.
+    #[cfg(feature = "std")]
+    pub(super) fn verified_until(&self, exp: i64) -> i64 {
+        let leeway = i64::try_from(self.manager.leeway()).unwrap_or(i64::MAX);
+        exp.saturating_add(leeway)
     }
 }
 
 /// Removes the entry expiring first if `map` is still full.
-fn evict_first<V>(map: &mut BTreeMap<String, V>, exp: impl Fn(&V) -> i64) {
+fn evict_first<V>(map: &mut BTreeMap<String, V>, exp: impl Fn(&V) -> i64) -> bool {
     if map.len() < MAX_CACHE_ENTRIES {
-        return;
+        return false;
     }
     let first = map
         .iter()
         .min_by_key(|(_, v)| exp(v))
         .map(|(k, _)| k.clone());
-    if let Some(k) = first {
-        map.remove(&k);
-    }
+    first.is_some_and(|k| map.remove(&k).is_some())
 }

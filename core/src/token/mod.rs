@@ -46,6 +46,8 @@ mod refresh;
 mod revocation;
 mod secret;
 pub mod settings;
+#[cfg(feature = "std")]
+mod shared_cache;
 mod sign;
 mod verify;
 
@@ -65,6 +67,8 @@ pub use refresh::{needs_refresh, refresh_at_ms};
 pub use revocation::{InMemoryRevocations, RevocationStore};
 pub use secret::{Algorithm, MAX_SECRET_TEXT_LEN, SecretKey};
 pub use settings::AuthSettings;
+#[cfg(feature = "std")]
+pub use shared_cache::SharedTokenCache;
 pub use verify::{MAX_PAYLOAD_LEN, MAX_TOKEN_LEN};
 
 /// The system clock in Unix seconds (0 before the epoch).

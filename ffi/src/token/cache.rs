@@ -10,14 +10,16 @@ use crate::error::ffi_call;
 use crate::getter::get;
 use crate::result::nacoscrypt_result;
 use core::ffi::c_char;
-use nacoscrypt_core::token::{AccessToken, TokenCache};
-use std::sync::{Mutex, PoisonError};
+use nacoscrypt_core::token::{AccessToken, SharedTokenCache, TokenCache};
 
 /// The server's token cache (`token.cache.enable`) in front of a token manager: a login
 /// returns the user's cached token until 90% of its validity has passed; verified tokens are
 /// remembered until they expire; expired entries are evicted.
 ///
-/// Thread safety: internally locked; safe to use from many threads at once.
+/// Thread safety: safe to use from many threads at once. Repeated answers (a login not yet due
+/// for renewal, a token verified before) come from a small per-thread memo without taking the
+/// cache's lock, so threads do not contend on hits; changes (invalidate, clear, revocations)
+/// reach every thread's next call.
 #[derive(Debug)]
 pub struct nacoscrypt_token_cache {
     _private: [u8; 0],
@@ -25,19 +27,7 @@ pub struct nacoscrypt_token_cache {
 
 impl Castable for nacoscrypt_token_cache {
     type Ownership = OwnershipBox;
-    type RustType = LockedCache;
-}
-
-/// What a token cache handle holds: the core's cache behind a lock.
-#[derive(Debug)]
-pub(crate) struct LockedCache(Mutex<TokenCache>);
-
-impl LockedCache {
-    pub(super) fn with<T>(&self, f: impl FnOnce(&mut TokenCache) -> T) -> T {
-        // A panic while locked cannot leave the maps unsound, only stale: recover the lock.
-        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut cache)
-    }
+    type RustType = SharedTokenCache;
 }
 
 /// Makes a token cache in front of a copy of `manager` (the caller keeps its handle).
@@ -56,7 +46,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_new(
         // SAFETY: forwarded contract.
         let manager = unsafe { arg_ref(manager, "manager") }?;
         check_out(cache_out, "cache_out")?;
-        let cache = LockedCache(Mutex::new(TokenCache::new(manager.clone())));
+        let cache = SharedTokenCache::new(TokenCache::new(manager.clone()));
         // SAFETY: checked, writable by contract.
         unsafe { out_handle(cache_out, cache) };
         Ok(())
@@ -71,14 +61,14 @@ unsafe fn issue_with(
     cache: *const nacoscrypt_token_cache,
     username: *const c_char,
     token_out: *mut *mut nacoscrypt_access_token,
-    issue: impl FnOnce(&mut TokenCache, &str) -> nacoscrypt_core::Result<AccessToken>,
+    issue: impl FnOnce(&SharedTokenCache, &str) -> nacoscrypt_core::Result<AccessToken>,
 ) -> nacoscrypt_result {
     ffi_call(|| {
         // SAFETY: forwarded contract (every block below).
         let cache = unsafe { arg_ref(cache, "cache") }?;
         let username = unsafe { arg_str(username, "username") }?;
         check_out(token_out, "token_out")?;
-        let token = cache.with(|c| issue(c, username))?;
+        let token = issue(cache, username)?;
         // SAFETY: checked, writable by contract.
         unsafe { out_handle(token_out, IssuedToken::new(token)) };
         Ok(())
@@ -116,7 +106,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_issue_now(
     token_out: *mut *mut nacoscrypt_access_token,
 ) -> nacoscrypt_result {
     // SAFETY: forwarded contract.
-    unsafe { issue_with(cache, username, token_out, TokenCache::issue_now) }
+    unsafe { issue_with(cache, username, token_out, SharedTokenCache::issue_now) }
 }
 
 /// **Deprecated**: use `nacoscrypt_token_cache_issue()`, which takes Unix seconds like every
@@ -151,7 +141,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_login_now(
     token_out: *mut *mut nacoscrypt_access_token,
 ) -> nacoscrypt_result {
     // SAFETY: forwarded contract.
-    unsafe { issue_with(cache, username, token_out, TokenCache::issue_now) }
+    unsafe { issue_with(cache, username, token_out, SharedTokenCache::issue_now) }
 }
 
 /// Verifies `token` at `now` (Unix seconds) through the cache: a token verified before is
@@ -174,7 +164,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_verify(
         // SAFETY: forwarded contract (every block below).
         let cache = unsafe { arg_ref(cache, "cache") }?;
         let token = unsafe { arg_text(token, token_len, "token") }?;
-        let claims = cache.with(|c| c.verify(token, now))?;
+        let claims = cache.verify(token, now)?;
         let outputs = ClaimsOut::new(subject_out, subject_len_out, exp_out);
         unsafe { outputs.write(&claims) }
     })
@@ -197,7 +187,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_verify_now(
         // SAFETY: forwarded contract (every block below).
         let cache = unsafe { arg_ref(cache, "cache") }?;
         let token = unsafe { arg_text(token, token_len, "token") }?;
-        let claims = cache.with(|c| c.verify_now(token))?;
+        let claims = cache.verify_now(token)?;
         let outputs = ClaimsOut::new(subject_out, subject_len_out, exp_out);
         unsafe { outputs.write(&claims) }
     })
@@ -263,7 +253,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_login_count(
     cache: *const nacoscrypt_token_cache,
 ) -> usize {
     // SAFETY: forwarded contract.
-    unsafe { get(cache, 0, |c| c.with(|c| c.login_count())) }
+    unsafe { get(cache, 0, |c| c.read(TokenCache::login_count)) }
 }
 
 /// The number of remembered verified tokens (0 if `cache` is NULL).
@@ -275,7 +265,7 @@ pub unsafe extern "C" fn nacoscrypt_token_cache_verified_count(
     cache: *const nacoscrypt_token_cache,
 ) -> usize {
     // SAFETY: forwarded contract.
-    unsafe { get(cache, 0, |c| c.with(|c| c.verified_count())) }
+    unsafe { get(cache, 0, |c| c.read(TokenCache::verified_count)) }
 }
 
 /// Frees a token cache. NULL is ignored.
