@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use subtle::ConstantTimeEq;
 
 /// Memoised answers kept per thread (the oldest is replaced first).
 const MEMO_ENTRIES: usize = 16;
@@ -271,7 +272,9 @@ impl SharedTokenCache {
         let generation = self.generation.load(Ordering::Acquire);
         let hit = with_memos(|memos| {
             match memos.find(self.id, generation, |a| {
-                matches!(a, Answer::Verified { token: t, until, .. } if t == token && now <= *until)
+                // Compared in constant time: a remembered token is a valid credential.
+                matches!(a, Answer::Verified { token: t, until, .. }
+                    if now <= *until && bool::from(t.as_bytes().ct_eq(token.as_bytes())))
             }) {
                 Some(Answer::Verified { claims, .. }) => Some(claims.clone()),
                 _ => None,
