@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,70 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* FORK_DRAWS data keys from `kms` into `out` (32 bytes each); 0 on success. */
+#define FORK_DRAWS 200
+static int draw_keys(const nacoscrypt_kms *kms, uint8_t *out) {
+  int i;
+  for (i = 0; i < FORK_DRAWS; i++) {
+    uint8_t *dk = NULL;
+    size_t dk_len = 0;
+    char *blob = NULL;
+    if (nacoscrypt_kms_generate_data_key(kms, "alias/nacos-test", "AES_256", NULL, NULL, 0, &dk,
+                                         &dk_len, &blob, NULL) != NACOSCRYPT_RESULT_OK ||
+        dk_len != 32) {
+      return -1;
+    }
+    memcpy(out + 32 * i, dk, 32);
+    nacoscrypt_bytes_free(dk);
+    nacoscrypt_string_free(blob);
+  }
+  return 0;
+}
+
+/* A pre-forking server: after the library has drawn randomness (its per-thread buffer is warm),
+ * the process forks; parent and child never hand out the same data key (the kernel wipes the
+ * buffer in the child). */
+static void test_fork_never_repeats_a_data_key(const nacoscrypt_kms *kms) {
+  static uint8_t warm[32 * FORK_DRAWS], parent[32 * FORK_DRAWS], child[32 * FORK_DRAWS];
+  int fds[2], status = 0, i, j, same = 0;
+  size_t got = 0;
+  pid_t pid;
+  CHECK(draw_keys(kms, warm) == 0);
+  CHECK(pipe(fds) == 0);
+  pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    size_t off = 0;
+    if (draw_keys(kms, child) != 0) _exit(2);
+    while (off < sizeof child) {
+      ssize_t n = write(fds[1], child + off, sizeof child - off);
+      if (n <= 0) _exit(3);
+      off += (size_t)n;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  CHECK(draw_keys(kms, parent) == 0);
+  while (got < sizeof child) {
+    ssize_t n = read(fds[0], child + got, sizeof child - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  close(fds[0]);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(got == sizeof child);
+  for (i = 0; i < FORK_DRAWS; i++) {
+    for (j = 0; j < FORK_DRAWS; j++) {
+      same += memcmp(child + 32 * i, parent + 32 * j, 32) == 0;
+      same += memcmp(child + 32 * i, warm + 32 * j, 32) == 0;
+    }
+  }
+  CHECK(same == 0);
+  printf("ffi-threads: fork: %d data keys in the child, %d also drawn by the parent\n", FORK_DRAWS,
+         same);
+}
+
 int main(void) {
   nacoscrypt_secret_key *key = NULL;
   nacoscrypt_token_manager *manager = NULL;
@@ -153,6 +219,7 @@ int main(void) {
   CHECK(ok == (long)THREADS * (3L * ITERATIONS + (ITERATIONS + 255) / 256));
   CHECK(nacoscrypt_token_cache_verified_count(cache) == TOKENS);
   CHECK(nacoscrypt_token_cache_login_count(cache) == THREADS);
+  test_fork_never_repeats_a_data_key(kms);
 
   for (i = 0; i < TOKENS; i++) nacoscrypt_access_token_free(tokens[i]);
   nacoscrypt_kms_free(kms);
