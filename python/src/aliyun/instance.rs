@@ -1,6 +1,6 @@
 //! `AliyunInstanceKms`: a KMS 3.0 instance reached with a ClientKey (SPEC 5.2).
 
-use super::options;
+use crate::kms::service as options;
 use crate::args::Str;
 use crate::errors::CoreResultExt;
 use crate::kms::interface::{self, KmsCall};

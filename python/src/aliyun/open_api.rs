@@ -1,7 +1,7 @@
 //! `AliyunKms`: the OpenAPI of Alibaba Cloud KMS (SPEC 5.1), a region or custom endpoint with
 //! RAM credentials.
 
-use super::options;
+use crate::kms::service as options;
 use crate::args::{Str, invalid_argument, parse_enum};
 use crate::errors::CoreResultExt;
 use crate::kms::interface::{self, KmsCall, context_of};
