@@ -305,6 +305,41 @@ typedef enum nacoscrypt_kms_cache_mode {
 } nacoscrypt_kms_cache_mode;
 
 /**
+ * Where `nacoscrypt_kms_aws_new()` takes its credentials from when the options hold no
+ * access key (the values of `nacoscrypt_kms_aws_options.credentials`).
+ */
+typedef enum nacoscrypt_aws_credentials {
+  /**
+   * The standard chain of the AWS SDKs (the default): the environment (`AWS_ACCESS_KEY_ID`,
+   * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), web identity (`AWS_ROLE_ARN` with
+   * `AWS_WEB_IDENTITY_TOKEN_FILE`, through STS), the shared files' profile (`profile`, else
+   * `AWS_PROFILE`, else `default`), the container endpoint (ECS, EKS Pod Identity), the
+   * instance metadata service (IMDSv2). With `profile` set: that profile only.
+   */
+  NACOSCRYPT_AWS_CREDENTIALS_DEFAULT_CHAIN = 0,
+  /**
+   * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` only.
+   */
+  NACOSCRYPT_AWS_CREDENTIALS_ENVIRONMENT = 1,
+  /**
+   * A profile of the shared files only (`profile`, else `AWS_PROFILE`, else `default`).
+   */
+  NACOSCRYPT_AWS_CREDENTIALS_PROFILE = 2,
+  /**
+   * `AssumeRoleWithWebIdentity` with `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE` only.
+   */
+  NACOSCRYPT_AWS_CREDENTIALS_WEB_IDENTITY = 3,
+  /**
+   * The container credentials endpoint only.
+   */
+  NACOSCRYPT_AWS_CREDENTIALS_CONTAINER = 4,
+  /**
+   * The instance metadata service (IMDSv2) only.
+   */
+  NACOSCRYPT_AWS_CREDENTIALS_INSTANCE_METADATA = 5,
+} nacoscrypt_aws_credentials;
+
+/**
  * An issued token: its text, time to live, expiry and subject. Immutable.
  *
  * Made by `nacoscrypt_token_manager_issue()` and `nacoscrypt_token_cache_login()`; free it
@@ -339,11 +374,12 @@ typedef struct nacoscrypt_keyring nacoscrypt_keyring;
 
 /**
  * A key management service: the local keyring, the caller's callbacks, or a key service
- * (Alibaba Cloud KMS).
+ * (Alibaba Cloud KMS, AWS KMS, a PKCS#11 token).
  *
- * Make one with `nacoscrypt_kms_from_keyring()`, `nacoscrypt_kms_from_callbacks()` or
- * `nacoscrypt_kms_aliyun_new()` / `nacoscrypt_kms_aliyun_from_properties()`; free it
- * with `nacoscrypt_kms_free()`. Used by the `nacoscrypt_config_*` functions.
+ * Make one with `nacoscrypt_kms_from_keyring()`, `nacoscrypt_kms_from_callbacks()`,
+ * `nacoscrypt_kms_aliyun_new()` / `nacoscrypt_kms_aliyun_from_properties()`,
+ * `nacoscrypt_kms_aliyun_instance_new()`, `nacoscrypt_kms_aws_new()` or
+ * `nacoscrypt_kms_pkcs11_new()`; free it with `nacoscrypt_kms_free()`. Used by the `nacoscrypt_config_*` functions.
  *
  * Thread safety: safe to use from many threads at once (a callback KMS then calls its
  * callbacks concurrently: they must be thread-safe).
@@ -601,6 +637,91 @@ typedef struct nacoscrypt_kms_aliyun_instance_options {
    */
   uint32_t max_total_ms;
 } nacoscrypt_kms_aliyun_instance_options;
+
+/**
+ * Options of `nacoscrypt_kms_aws_new()`. Zero-initialise it (`= {0}`), set `struct_size` to
+ * `sizeof(nacoscrypt_kms_aws_options)`, then the fields you need: NULL strings and zero
+ * numbers mean "not set". The library copies what it needs; the strings may be freed after
+ * the call.
+ *
+ * What is not set comes from where the AWS SDKs take it: the region from `AWS_REGION`, else
+ * `AWS_DEFAULT_REGION`, else the profile's `region`; the endpoint from `AWS_ENDPOINT_URL_KMS`,
+ * else `AWS_ENDPOINT_URL`, else `https://kms.<region>.amazonaws.com`; the credentials from
+ * the standard chain (see `nacoscrypt_aws_credentials`). The environment is read when the KMS
+ * is made.
+ */
+typedef struct nacoscrypt_kms_aws_options {
+  /**
+   * `sizeof(nacoscrypt_kms_aws_options)`: lets later versions add fields.
+   */
+  size_t struct_size;
+  /**
+   * The region, for example `eu-west-1`.
+   */
+  const char *region;
+  /**
+   * The KMS endpoint: a host, `host:port` or `https://` URL without a path (a VPC endpoint,
+   * a loopback test server); `http://` is refused.
+   */
+  const char *endpoint;
+  /**
+   * The STS endpoint of web-identity credentials (default `https://sts.<region>.amazonaws.com`).
+   */
+  const char *sts_endpoint;
+  /**
+   * The profile of the shared files (`~/.aws/config`, `~/.aws/credentials`): its credentials
+   * and its region.
+   */
+  const char *profile;
+  /**
+   * The credential source, one of `nacoscrypt_aws_credentials` (0: the standard chain).
+   * Another value is `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+   */
+  uint32_t credentials;
+  /**
+   * A fixed access key id (with `secret_access_key`; instead of `credentials`).
+   */
+  const char *access_key_id;
+  /**
+   * The fixed secret access key (wiped when the KMS is freed).
+   */
+  const char *secret_access_key;
+  /**
+   * The session token of fixed temporary keys.
+   */
+  const char *session_token;
+  /**
+   * Trust only this CA (PEM text) for KMS and STS (a private endpoint, tests); default: the
+   * public roots.
+   */
+  const char *ca_pem;
+  /**
+   * The key used when a call passes an empty key id: a key id, key ARN or `alias/...`
+   * (default none: an empty key id is then `NACOSCRYPT_RESULT_INVALID_ARGUMENT`).
+   */
+  const char *default_key_id;
+  /**
+   * The data-key cache, one of `nacoscrypt_kms_cache_mode` (0: off). Another value is
+   * `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+   */
+  uint32_t cache;
+  /**
+   * Connect timeout in milliseconds (0: 5,000).
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * Timeout of one request in milliseconds (0: 10,000).
+   */
+  uint32_t request_timeout_ms;
+  /**
+   * Attempts in all, retries of throttling, 5xx and network failures included (0: 4).
+   */
+  uint32_t max_attempts;
+  /**
+   * No retry starts after this many milliseconds since the call began (0: 20,000).
+   */
+  uint32_t max_total_ms;
+} nacoscrypt_kms_aws_options;
 
 /**
  * Plaintext size limits for decryption, in UTF-8 bytes (`nacoscrypt_limits_nacos()` gives
@@ -988,6 +1109,46 @@ nacoscrypt_result nacoscrypt_kms_aliyun_instance_new(const struct nacoscrypt_kms
 nacoscrypt_result nacoscrypt_kms_aliyun_instance_from_properties(const char *text,
                                                                  size_t text_len,
                                                                  struct nacoscrypt_kms **kms_out);
+
+/**
+ * Makes a KMS of AWS KMS with `options`: `GenerateDataKey`, `Encrypt` and `Decrypt` over the
+ * JSON 1.1 protocol, signed with SigV4; the v1 context travels as AWS's `EncryptionContext`.
+ * Blobs are the base64 of AWS's `CiphertextBlob`, so a data key wrapped by boto3 or any AWS SDK
+ * (base64-encoded) unwraps here, and back.
+ *
+ * No request is made yet: credentials are fetched (and temporary ones refreshed before they
+ * expire) by the calls. Requests are retried on `ThrottlingException`, `KMSInternalException`,
+ * 5xx and network failures, bounded in count and time. Later errors: a key AWS does not know is
+ * `NACOSCRYPT_RESULT_UNKNOWN_KEY`, a blob under another context or key
+ * `NACOSCRYPT_RESULT_AUTHENTICATION_FAILED`, other refusals and network failures
+ * `NACOSCRYPT_RESULT_KMS` with AWS's code (`AccessDeniedException`, ...), the HTTP status and
+ * the request id in the last error message (never a secret).
+ *
+ * Fails now (nothing written) for: no region anywhere, a plain-HTTP endpoint, a CA text without
+ * a certificate, only one of `access_key_id` / `secret_access_key`, an access key together with
+ * a `credentials` source, a value outside its enum.
+ *
+ * - `kms_out`: receives a new KMS owned by the caller (free with `nacoscrypt_kms_free()`);
+ *   written only on success.
+ *
+ * Example:
+ * ```c
+ * nacoscrypt_kms_aws_options o = {0};
+ * nacoscrypt_kms *kms = NULL;
+ * o.struct_size = sizeof o;
+ * o.region = "eu-west-1";
+ * o.default_key_id = "alias/nacos";
+ * nacoscrypt_result rc = nacoscrypt_kms_aws_new(&o, &kms); // else: nacoscrypt_last_error_message()
+ * ```
+ *
+ * Thread safety: the KMS may be used from many threads at once (one connection pool).
+ *
+ * # Safety
+ * `options` must point to a `nacoscrypt_kms_aws_options` whose non-NULL strings are
+ * NUL-terminated; `kms_out` must be writable.
+ */
+nacoscrypt_result nacoscrypt_kms_aws_new(const struct nacoscrypt_kms_aws_options *options,
+                                         struct nacoscrypt_kms **kms_out);
 
 /**
  * Nacos' default limits: 51,200 bytes (envelope) and 6,144 bytes (direct).

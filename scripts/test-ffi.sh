@@ -145,6 +145,47 @@ inst() { aliyun_field "$1" "$ALIYUN_INSTANCE_JSON"; }
 "$WORK/test_aliyun_instance" "$(inst instance)" "$(inst ca)" "$(inst client_key_good)" \
     "$(inst client_key_good_password)" "$(inst client_key_expired)" "$(inst client_key_expired_password)"
 
+step "AWS KMS against the moto test server (SigV4 checked by botocore), boto3's data keys, ASan+UBSan"
+# The Python with moto and boto3: $NACOSCRYPT_AWS_PY (scripts/test-all.sh exports it), else
+# build/venv-aws made by scripts/aws-test-env.sh. The server exits when its stdin closes.
+AWS_PY=${NACOSCRYPT_AWS_PY:-$(bash scripts/aws-test-env.sh | tail -n 1)}
+mkdir -p "$WORK/aws-server"
+mkfifo "$WORK/aws-server/stdin"
+"$AWS_PY" kms/aws/tests/server/aws_test_server.py --dir "$WORK/aws-server" \
+    < "$WORK/aws-server/stdin" > "$WORK/aws-server/ready.json" 2> "$WORK/aws-server/server.log" &
+AWS_SERVER_PID=$!
+exec {aws_fd}> "$WORK/aws-server/stdin"
+trap 'kill "$AWS_SERVER_PID" 2>/dev/null || true; aliyun_server_stop; rm -rf "$WORK" "$PREFIX"' EXIT
+for _ in $(seq 300); do [ -s "$WORK/aws-server/ready.json" ] && break; sleep 0.1; done
+[ -s "$WORK/aws-server/ready.json" ] ||
+    { cat "$WORK/aws-server/server.log" >&2; echo "the AWS test server did not start" >&2; exit 1; }
+AWS_SERVER_JSON=$(head -n 1 "$WORK/aws-server/ready.json")
+aws_field() { aliyun_field "$1" "$AWS_SERVER_JSON"; }
+"$AWS_PY" - "$AWS_SERVER_JSON" "$WORK/aws-fixtures.tsv" <<'PY'
+import base64, json, subprocess, sys
+server, out = json.loads(sys.argv[1]), sys.argv[2]
+lines = []
+for context in [None, {"dataId": "cipher-kms-aes-256-db.properties", "group": "DEFAULT_GROUP",
+                       "tenant": "prod"}]:
+    req = {"endpoint": server["kms"], "ca": server["ca"], "key_id": "alias/nacos", "spec": "AES_256"}
+    if context:
+        req["context"] = context
+    r = json.loads(subprocess.run([sys.executable, "kms/aws/tests/server/aws_oracle.py", "generate_data_key"],
+                                  input=json.dumps(req), capture_output=True, text=True, check=True).stdout)
+    fields = [r["blob_b64"], base64.b64decode(r["plaintext_b64"]).hex()] + (["context"] if context else [])
+    lines.append("\t".join(fields))
+open(out, "w").write("\n".join(lines) + "\n")
+PY
+gcc "${CFLAGS[@]}" "${SAN[@]}" ffi/tests/c/test_aws.c -o "$WORK/test_aws" "${SHARED[@]}"
+mkdir -p "$WORK/aws-run"
+(cd "$WORK/aws-run" && env -u AWS_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_ENDPOINT_URL \
+    -u AWS_ENDPOINT_URL_KMS -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+    -u AWS_ROLE_ARN -u AWS_WEB_IDENTITY_TOKEN_FILE -u AWS_CONTAINER_CREDENTIALS_FULL_URI \
+    -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI HOME="$WORK/aws-run" \
+    "$WORK/test_aws" "$(aws_field kms)" "$(aws_field ca)" "$(aws_field access_key_id)" "$(aws_field secret)" "$WORK/aws-fixtures.tsv")
+exec {aws_fd}>&-
+wait "$AWS_SERVER_PID" 2>/dev/null || true
+
 step "PKCS#11: a SoftHSM2 token (scripts/softhsm-token.sh), 8 threads, rotation, wrong PIN, ASan+UBSan"
 eval "$(bash scripts/softhsm-token.sh "$WORK/softhsm" ffi-test 1234-ffi c-2025 c-2026)"
 printf '1234-ffi\n' > "$WORK/softhsm/pin"

@@ -67,6 +67,16 @@ source scripts/aliyun-server.sh
 aliyun_server_start
 trap aliyun_server_stop EXIT
 export NACOSCRYPT_REQUIRE_SERVERS=1
+# test_aws.py starts the AWS test server (moto + boto3) with $NACOSCRYPT_AWS_PY; test_pkcs11.py
+# makes SoftHSM2 tokens with scripts/softhsm-token.sh. scripts/test-all.sh exports both; run
+# standalone, this script finds (or installs) them itself.
+if [ -z "${NACOSCRYPT_AWS_PY:-}" ]; then
+  NACOSCRYPT_AWS_PY=$(bash scripts/aws-test-env.sh | tail -n 1)
+fi
+if [ -z "${NACOSCRYPT_PKCS11_MODULE:-}" ]; then
+  NACOSCRYPT_PKCS11_MODULE=$(bash scripts/softhsm-test-env.sh | tail -n 1)
+fi
+export NACOSCRYPT_AWS_PY NACOSCRYPT_PKCS11_MODULE
 
 # From the repository root (no nacoscrypt/ folder here): the tests import the installed package.
 echo "== pytest"

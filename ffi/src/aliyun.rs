@@ -1,16 +1,14 @@
 //! Alibaba Cloud KMS (SPEC 5.1) as an ordinary `nacoscrypt_kms` handle.
 
-use crate::boundary::{arg_str, arg_struct, arg_text, check_out, out_handle};
+use crate::boundary::{arg_struct, arg_text, check_out, out_handle};
 use crate::error::{FfiError, FfiResult, ffi_call};
 use crate::kms::{KmsImpl, nacoscrypt_kms};
 use crate::result::nacoscrypt_result;
+use crate::service::{cache_settings, ms, nacoscrypt_kms_cache_mode, opt, retry};
 use core::ffi::c_char;
 use nacoscrypt_core::SecretString;
 use nacoscrypt_kms_aliyun::config::AliyunConfig;
-use nacoscrypt_kms_aliyun::{
-    AliyunKmsBuilder, CacheMode, CacheSettings, Endpoint, Provider, RetryPolicy, Signature,
-};
-use std::time::Duration;
+use nacoscrypt_kms_aliyun::{AliyunKmsBuilder, Endpoint, Provider, Signature};
 
 /// How Alibaba Cloud KMS requests are signed.
 #[repr(C)]
@@ -20,18 +18,6 @@ pub enum nacoscrypt_aliyun_signature {
     NACOSCRYPT_ALIYUN_SIGNATURE_V3 = 0,
     /// RPC V2 `HMAC-SHA1` (the older SDKs).
     NACOSCRYPT_ALIYUN_SIGNATURE_RPC_V2 = 1,
-}
-
-/// When the decrypt-side data-key cache is used.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nacoscrypt_kms_cache_mode {
-    /// No cache (the default).
-    NACOSCRYPT_KMS_CACHE_OFF = 0,
-    /// Ask the KMS every time; use a cached key only when it fails (1,000 keys, 1 h idle, 24 h).
-    NACOSCRYPT_KMS_CACHE_FALLBACK = 1,
-    /// Use a fresh cached key without asking the KMS.
-    NACOSCRYPT_KMS_CACHE_FIRST = 2,
 }
 
 /// Options of `nacoscrypt_kms_aliyun_new()`. Zero-initialise it (`= {0}`), set `struct_size`
@@ -89,22 +75,6 @@ pub struct nacoscrypt_kms_aliyun_options {
     pub max_attempts: u32,
     /// No retry starts after this many milliseconds since the call began (0: 20,000).
     pub max_total_ms: u32,
-}
-
-/// An optional string option.
-///
-/// # Safety
-/// `ptr` NULL or a NUL-terminated string.
-unsafe fn opt(ptr: *const c_char, name: &'static str) -> FfiResult<Option<String>> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: forwarded contract.
-    Ok(Some(unsafe { arg_str(ptr, name) }?.to_owned()))
-}
-
-fn ms(v: u32, default: u64) -> Duration {
-    Duration::from_millis(if v == 0 { default } else { u64::from(v) })
 }
 
 fn new_kms(kms_out: *mut *mut nacoscrypt_kms, builder: AliyunKmsBuilder) -> FfiResult {
@@ -209,15 +179,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_new(
                 ms(o.connect_timeout_ms, 5_000),
                 ms(o.request_timeout_ms, 10_000),
             )
-            .retry(RetryPolicy {
-                max_attempts: if o.max_attempts == 0 {
-                    4
-                } else {
-                    o.max_attempts
-                },
-                max_total: ms(o.max_total_ms, 20_000),
-                ..RetryPolicy::default()
-            })
+            .retry(retry(o.max_attempts, o.max_total_ms))
             .signature(match o.signature {
                 nacoscrypt_aliyun_signature::NACOSCRYPT_ALIYUN_SIGNATURE_V3 => Signature::V3,
                 nacoscrypt_aliyun_signature::NACOSCRYPT_ALIYUN_SIGNATURE_RPC_V2 => Signature::RpcV2,
@@ -305,17 +267,6 @@ pub struct nacoscrypt_kms_aliyun_instance_options {
     pub max_total_ms: u32,
 }
 
-fn cache_settings(mode: nacoscrypt_kms_cache_mode) -> CacheSettings {
-    match mode {
-        nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_OFF => CacheSettings::default(),
-        nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FALLBACK => CacheSettings::fallback(),
-        nacoscrypt_kms_cache_mode::NACOSCRYPT_KMS_CACHE_FIRST => CacheSettings {
-            mode: CacheMode::First,
-            ..CacheSettings::default()
-        },
-    }
-}
-
 /// Makes a KMS of a KMS 3.0 instance reached with a ClientKey (the instance API, SPEC 5.2), with
 /// `options`. The ClientKey is opened now (a wrong password fails here); no request is made yet.
 /// Blobs are those the official SDKs of Java, Go and Python write on instances.
@@ -386,15 +337,7 @@ pub unsafe extern "C" fn nacoscrypt_kms_aliyun_instance_new(
                 ms(o.connect_timeout_ms, 5_000),
                 ms(o.request_timeout_ms, 10_000),
             )
-            .retry(RetryPolicy {
-                max_attempts: if o.max_attempts == 0 {
-                    4
-                } else {
-                    o.max_attempts
-                },
-                max_total: ms(o.max_total_ms, 20_000),
-                ..RetryPolicy::default()
-            })
+            .retry(retry(o.max_attempts, o.max_total_ms))
             .cache(cache_settings(o.cache));
         let client = builder.build()?;
         // SAFETY: checked above; writable by contract.

@@ -386,11 +386,12 @@ impl Kms for CallbackKms {
 }
 
 /// A key management service: the local keyring, the caller's callbacks, or a key service
-/// (Alibaba Cloud KMS).
+/// (Alibaba Cloud KMS, AWS KMS, a PKCS#11 token).
 ///
-/// Make one with `nacoscrypt_kms_from_keyring()`, `nacoscrypt_kms_from_callbacks()` or
-/// `nacoscrypt_kms_aliyun_new()` / `nacoscrypt_kms_aliyun_from_properties()`; free it
-/// with `nacoscrypt_kms_free()`. Used by the `nacoscrypt_config_*` functions.
+/// Make one with `nacoscrypt_kms_from_keyring()`, `nacoscrypt_kms_from_callbacks()`,
+/// `nacoscrypt_kms_aliyun_new()` / `nacoscrypt_kms_aliyun_from_properties()`,
+/// `nacoscrypt_kms_aliyun_instance_new()`, `nacoscrypt_kms_aws_new()` or
+/// `nacoscrypt_kms_pkcs11_new()`; free it with `nacoscrypt_kms_free()`. Used by the `nacoscrypt_config_*` functions.
 ///
 /// Thread safety: safe to use from many threads at once (a callback KMS then calls its
 /// callbacks concurrently: they must be thread-safe).
@@ -414,6 +415,8 @@ pub(crate) enum KmsImpl {
     Aliyun(nacoscrypt_kms_aliyun::AliyunKms),
     #[cfg(feature = "aliyun")]
     AliyunInstance(nacoscrypt_kms_aliyun::AliyunInstanceKms),
+    #[cfg(feature = "aws")]
+    Aws(nacoscrypt_kms_aws::AwsKms),
     #[cfg(feature = "pkcs11")]
     Pkcs11(nacoscrypt_kms_pkcs11::Pkcs11Kms),
 }
@@ -428,6 +431,8 @@ impl KmsImpl {
             KmsImpl::Aliyun(a) => a,
             #[cfg(feature = "aliyun")]
             KmsImpl::AliyunInstance(a) => a,
+            #[cfg(feature = "aws")]
+            KmsImpl::Aws(a) => a,
             #[cfg(feature = "pkcs11")]
             KmsImpl::Pkcs11(p) => p,
         }

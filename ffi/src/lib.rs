@@ -32,13 +32,16 @@
 // The modules form layers, each importing only from those below it:
 //   live (testing only) < boundary (panics, arguments, handles) < result (codes)
 //   < error (`FfiError`, the last error, `ffi_call`) < string, getter, testing
-//   < keyring < kms < config, aliyun; token (its own folder, as in the core).
+//   < keyring < kms < service (what the network key services' options share)
+//   < config, aliyun, aws, pkcs11; token (its own folder, as in the core).
 #![allow(unsafe_code)]
 // The C names (`nacoscrypt_keyring`, …) are the public API: cbindgen copies them to the header.
 #![allow(non_camel_case_types)]
 
 #[cfg(feature = "aliyun")]
 mod aliyun;
+#[cfg(feature = "aws")]
+mod aws;
 mod boundary;
 mod config;
 mod doctor;
@@ -51,6 +54,7 @@ mod live;
 #[cfg(feature = "pkcs11")]
 mod pkcs11;
 mod result;
+mod service;
 mod string;
 #[cfg(feature = "testing")]
 mod testing;
@@ -58,6 +62,8 @@ mod token;
 
 #[cfg(feature = "aliyun")]
 pub use aliyun::*;
+#[cfg(feature = "aws")]
+pub use aws::*;
 pub use config::*;
 pub use doctor::*;
 pub use error::{
@@ -69,6 +75,7 @@ pub use kms::*;
 #[cfg(feature = "pkcs11")]
 pub use pkcs11::*;
 pub use result::*;
+pub use service::nacoscrypt_kms_cache_mode;
 pub use string::{nacoscrypt_bytes_free, nacoscrypt_string_free};
 #[cfg(feature = "testing")]
 pub use testing::*;

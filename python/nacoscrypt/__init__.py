@@ -2,7 +2,8 @@
 
 - ``encrypt_config`` / ``decrypt_config``: encrypted configuration (SPEC 2) in the ``nacos``
   format every Nacos client reads, or the authenticated ``v1`` format, with ``LocalKms`` (a
-  keyring file) or any object with the three KMS methods (see ``Kms``).
+  keyring file), ``AliyunKms`` / ``AliyunInstanceKms``, ``AwsKms``, ``Pkcs11Kms`` (an HSM) or any
+  object with the three KMS methods (see ``Kms``).
 - ``SecretKey``, ``TokenManager``, ``TokenCache``, ``ServerIdentity``: Nacos access tokens
   (SPEC 3), byte for byte as the Nacos server issues them.
 
@@ -16,6 +17,7 @@ from nacoscrypt._native import (
     AliyunKms,
     AuthAudit,
     AuthSettings,
+    AwsKms,
     Claims,
     ConfigError,
     ContentTooLarge,
@@ -36,6 +38,7 @@ from nacoscrypt._native import (
     MalformedToken,
     NacosCryptError,
     NotEncryptedDataId,
+    Pkcs11Kms,
     Revocations,
     SecretKey,
     ServerIdentity,
@@ -63,6 +66,7 @@ __all__ = [
     "AliyunKms",
     "AuthAudit",
     "AuthSettings",
+    "AwsKms",
     "Claims",
     "ConfigError",
     "ContentTooLarge",
@@ -84,6 +88,7 @@ __all__ = [
     "MalformedToken",
     "NacosCryptError",
     "NotEncryptedDataId",
+    "Pkcs11Kms",
     "Revocations",
     "SecretKey",
     "ServerIdentity",

@@ -37,6 +37,8 @@ __all__ = [
     "LocalKms",
     "AliyunKms",
     "AliyunInstanceKms",
+    "AwsKms",
+    "Pkcs11Kms",
     "EncryptedConfig",
     "encrypt_config",
     "decrypt_config",
@@ -218,6 +220,67 @@ class AliyunInstanceKms:
     def stats(self) -> dict[str, int]: ...
 
 @final
+class AwsKms:
+    """AWS KMS (SPEC 5.3): SigV4, the standard credential chain; blobs are base64 CiphertextBlobs."""
+
+    def __new__(
+        cls,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        sts_endpoint: str | None = None,
+        profile: str | None = None,
+        credentials: Literal["default", "env", "profile", "web_identity", "container", "imds"] = "default",
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
+        ca_pem: str | None = None,
+        ca_file: _StrPath | None = None,
+        key_id: str | None = None,
+        cache: Literal["off", "fallback", "first"] = "off",
+        connect_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        max_attempts: int = 4,
+        max_total: float = 20.0,
+    ) -> AwsKms: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def endpoint(self) -> str: ...
+    def generate_data_key(
+        self, key_id: str, spec: str, context: _StrItems | None = None
+    ) -> tuple[bytes, str]: ...
+    def encrypt(self, key_id: str, plaintext: bytes, context: _StrItems | None = None) -> str: ...
+    def decrypt(self, blob: str, context: _StrItems | None = None) -> bytes: ...
+    def check(self, key_id: str = "") -> dict[str, str | None]: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
+class Pkcs11Kms:
+    """AES keys of a PKCS#11 token (an HSM, SoftHSM2), found by label (SPEC 5.3)."""
+
+    def __new__(
+        cls,
+        *,
+        module: _StrPath,
+        token_label: str | None = None,
+        slot: int | None = None,
+        pin_file: _StrPath | None = None,
+        pin_env: str | None = None,
+        key_label: str | None = None,
+        max_idle_sessions: int = 16,
+    ) -> Pkcs11Kms: ...
+    @property
+    def key_label(self) -> str | None: ...
+    def generate_data_key(
+        self, key_id: str, spec: str, context: _StrItems | None = None
+    ) -> tuple[bytes, str]: ...
+    def encrypt(self, key_id: str, plaintext: bytes, context: _StrItems | None = None) -> str: ...
+    def decrypt(self, blob: str, context: _StrItems | None = None) -> bytes: ...
+    def check(self, key_label: str = "") -> dict[str, str | int]: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
 class EncryptedConfig:
     """An encrypted config as Nacos stores it."""
 
@@ -263,14 +326,14 @@ def diagnose_config(
     content: str,
     encrypted_data_key: str = "",
     tenant: str = "",
-    kms: LocalKms | AliyunKms | AliyunInstanceKms | Kms | None = None,
+    kms: LocalKms | AliyunKms | AliyunInstanceKms | AwsKms | Pkcs11Kms | Kms | None = None,
     plugin_server_secret: str | None = None,
 ) -> dict[str, object]:
     """Why a stored config will not decrypt: the report as a dict (never keys or plaintext)."""
 
 def migrate_config(
-    source: LocalKms | AliyunKms | AliyunInstanceKms | Kms | None,
-    target: LocalKms | AliyunKms | AliyunInstanceKms | Kms,
+    source: LocalKms | AliyunKms | AliyunInstanceKms | AwsKms | Pkcs11Kms | Kms | None,
+    target: LocalKms | AliyunKms | AliyunInstanceKms | AwsKms | Pkcs11Kms | Kms,
     *,
     key_id: str,
     data_id: str,

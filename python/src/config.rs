@@ -2,7 +2,7 @@
 
 use crate::args::{Str, parse_enum};
 use crate::errors::CoreResultExt;
-#[cfg(feature = "aliyun")]
+#[cfg(any(feature = "aliyun", feature = "aws", feature = "pkcs11"))]
 use crate::kms::interface::KmsCall;
 use crate::kms::{LocalKms, PyKms};
 use nacoscrypt_core::Result;
@@ -76,6 +76,15 @@ fn with_kms<T: Send>(
     #[cfg(feature = "aliyun")]
     if let Ok(instance) = kms.cast::<crate::aliyun::AliyunInstanceKms>() {
         return instance.get().call(py, f).or_raise(py);
+    }
+    #[cfg(feature = "aws")]
+    if let Ok(aws) = kms.cast::<crate::aws::AwsKms>() {
+        return aws.get().call(py, f).or_raise(py);
+    }
+    // HSM calls: without the interpreter too.
+    #[cfg(feature = "pkcs11")]
+    if let Ok(token) = kms.cast::<crate::pkcs11::Pkcs11Kms>() {
+        return token.get().call(py, f).or_raise(py);
     }
     let python_kms = PyKms::new(kms);
     let run = || f(&python_kms);

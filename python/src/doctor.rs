@@ -21,6 +21,10 @@ enum Holder<'py> {
     Aliyun(Bound<'py, crate::aliyun::AliyunKms>),
     #[cfg(feature = "aliyun")]
     Instance(Bound<'py, crate::aliyun::AliyunInstanceKms>),
+    #[cfg(feature = "aws")]
+    Aws(Bound<'py, crate::aws::AwsKms>),
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(Bound<'py, crate::pkcs11::Pkcs11Kms>),
 }
 
 impl<'py> Holder<'py> {
@@ -36,6 +40,14 @@ impl<'py> Holder<'py> {
         if let Ok(a) = kms.cast::<crate::aliyun::AliyunInstanceKms>() {
             return Self::Instance(a.clone());
         }
+        #[cfg(feature = "aws")]
+        if let Ok(a) = kms.cast::<crate::aws::AwsKms>() {
+            return Self::Aws(a.clone());
+        }
+        #[cfg(feature = "pkcs11")]
+        if let Ok(p) = kms.cast::<crate::pkcs11::Pkcs11Kms>() {
+            return Self::Pkcs11(p.clone());
+        }
         Self::Python(PyKms::new(kms))
     }
 
@@ -47,6 +59,26 @@ impl<'py> Holder<'py> {
             Self::Aliyun(a) => f(a.get().sync_kms()),
             #[cfg(feature = "aliyun")]
             Self::Instance(a) => f(a.get().sync_kms()),
+            #[cfg(feature = "aws")]
+            Self::Aws(a) => f(a.get().sync_kms()),
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(p) => f(p.get().sync_kms()),
+        }
+    }
+
+    /// The key service behind a native network or HSM class (which the core may call without
+    /// the interpreter), or `None` for `LocalKms` and Python objects.
+    fn native(&self) -> Option<&(dyn Kms + Sync)> {
+        match self {
+            Self::Local(_) | Self::Python(_) => None,
+            #[cfg(feature = "aliyun")]
+            Self::Aliyun(a) => Some(a.get().sync_kms()),
+            #[cfg(feature = "aliyun")]
+            Self::Instance(a) => Some(a.get().sync_kms()),
+            #[cfg(feature = "aws")]
+            Self::Aws(a) => Some(a.get().sync_kms()),
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(p) => Some(p.get().sync_kms()),
         }
     }
 
@@ -95,17 +127,25 @@ pub(crate) fn diagnose_config<'py>(
             &content,
             &encrypted_data_key,
         ),
-        Some(kms) => Holder::of(kms).with(|k| {
-            doctor::diagnose_with_keys(
-                &Keys {
-                    kms: Some(k),
-                    plugin_server_secret: secret,
-                },
-                &id,
-                &content,
-                &encrypted_data_key,
-            )
-        }),
+        Some(kms) => {
+            let check = |k: &(dyn Kms + Sync)| {
+                doctor::diagnose_with_keys(
+                    &Keys {
+                        kms: Some(k),
+                        plugin_server_secret: secret,
+                    },
+                    &id,
+                    &content,
+                    &encrypted_data_key,
+                )
+            };
+            let holder = Holder::of(kms);
+            // A network or HSM key service is asked without the interpreter.
+            match holder.native() {
+                Some(k) => py.detach(|| check(k)),
+                None => holder.with(check),
+            }
+        }
     };
     py.import("json")?
         .call_method1("loads", (report.to_json(),))
@@ -168,9 +208,9 @@ pub(crate) fn migrate_config<'py>(
     let entry = StoredConfig::new(&id, &content, &encrypted_data_key);
     let source = source.map(Holder::of);
     let target = Holder::of(target);
-    let run = |s: Option<&(dyn Kms + Sync)>| {
-        target.with(|t| {
-            let plan = Plan {
+    let plain = |s: Option<&(dyn Kms + Sync)>, t: &(dyn Kms + Sync)| {
+        migrate::migrate_one(
+            &Plan {
                 source: s,
                 plugin_server_secret: plugin_server_secret.as_deref(),
                 target: t,
@@ -179,13 +219,19 @@ pub(crate) fn migrate_config<'py>(
                 format,
                 mode,
                 unescape_html,
-            };
-            migrate::migrate_one(&plan, &entry)
-        })
+            },
+            &entry,
+        )
     };
-    let outcome = match &source {
-        Some(s) => s.with(|s| run(Some(s))),
-        None => run(None),
+    let run = |s: Option<&(dyn Kms + Sync)>| target.with(|t| plain(s, t));
+    // Network and HSM key services on both sides: without the interpreter.
+    let outcome = match (source.as_ref().map(Holder::native), target.native()) {
+        (None, Some(t)) => py.detach(|| plain(None, t)),
+        (Some(Some(s)), Some(t)) => py.detach(|| plain(Some(s), t)),
+        _ => match &source {
+            Some(s) => s.with(|s| run(Some(s))),
+            None => run(None),
+        },
     };
     match outcome {
         Outcome::AlreadyMigrated => Ok(None),

@@ -8,11 +8,15 @@
 #[cfg(feature = "aliyun")]
 mod aliyun;
 mod args;
+#[cfg(feature = "aws")]
+mod aws;
 mod config;
 mod doctor;
 mod errors;
 mod export;
 mod kms;
+#[cfg(feature = "pkcs11")]
+mod pkcs11;
 mod token;
 
 use pyo3::prelude::*;
@@ -27,6 +31,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<aliyun::AliyunKms>()?;
     #[cfg(feature = "aliyun")]
     m.add_class::<aliyun::AliyunInstanceKms>()?;
+    #[cfg(feature = "aws")]
+    m.add_class::<aws::AwsKms>()?;
+    #[cfg(feature = "pkcs11")]
+    m.add_class::<pkcs11::Pkcs11Kms>()?;
     config::register(m)?;
     doctor::register(m)?;
     export::register(m)?;

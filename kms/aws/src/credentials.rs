@@ -663,6 +663,37 @@ fn from_imds(f: &Fetcher<'_>, explicit: bool) -> Result<Option<Credential>, Erro
     metadata_json(&creds.body, "imds").map(Some)
 }
 
+/// A credential source by the name bindings and settings use: `default` (the
+/// [standard chain](Provider::default_chain)), `env`, `profile` (the `AWS_PROFILE` or
+/// `default` profile), `web_identity`, `container`, `imds` — the names
+/// [`Credential::provider`] reports.
+///
+/// ```
+/// use nacoscrypt_kms_aws::Provider;
+///
+/// assert!(matches!("imds".parse::<Provider>()?, Provider::InstanceMetadata));
+/// assert!(matches!("default".parse::<Provider>()?, Provider::Chain(_)));
+/// assert!("Env".parse::<Provider>().is_err());
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
+impl std::str::FromStr for Provider {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "default" => Ok(Self::default_chain()),
+            "env" => Ok(Self::Environment),
+            "profile" => Ok(Self::Profile(None)),
+            "web_identity" => Ok(Self::WebIdentity),
+            "container" => Ok(Self::Container),
+            "imds" => Ok(Self::InstanceMetadata),
+            _ => Err(Error::InvalidArgument {
+                reason: "credentials must be \"default\", \"env\", \"profile\", \"web_identity\", \"container\" or \"imds\"",
+            }),
+        }
+    }
+}
+
 impl Provider {
     /// The standard chain: environment, web identity, shared files, container, instance
     /// metadata (see the [module](self) docs).

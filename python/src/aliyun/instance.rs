@@ -1,9 +1,9 @@
 //! `AliyunInstanceKms`: a KMS 3.0 instance reached with a ClientKey (SPEC 5.2).
 
-use super::options;
 use crate::args::Str;
 use crate::errors::CoreResultExt;
 use crate::kms::interface::{self, KmsCall};
+use crate::kms::service as options;
 use nacoscrypt_core::kms::Kms;
 use nacoscrypt_kms_aliyun::config::AliyunConfig;
 use pyo3::prelude::*;

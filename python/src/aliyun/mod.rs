@@ -4,7 +4,6 @@
 
 mod instance;
 mod open_api;
-mod options;
 
 pub(crate) use instance::AliyunInstanceKms;
 pub(crate) use open_api::AliyunKms;

@@ -1,10 +1,10 @@
 //! `AliyunKms`: the OpenAPI of Alibaba Cloud KMS (SPEC 5.1), a region or custom endpoint with
 //! RAM credentials.
 
-use super::options;
 use crate::args::{Str, invalid_argument, parse_enum};
 use crate::errors::CoreResultExt;
 use crate::kms::interface::{self, KmsCall, context_of};
+use crate::kms::service as options;
 use nacoscrypt_core::SecretString;
 use nacoscrypt_core::kms::Kms;
 use nacoscrypt_kms_aliyun::config::AliyunConfig;

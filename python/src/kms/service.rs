@@ -1,14 +1,14 @@
-//! The options both Alibaba Cloud KMS classes take alike (timeouts, attempts) and the `stats`
-//! they both answer.
+//! The options the network key-service classes (Alibaba Cloud, AWS) take alike (timeouts,
+//! attempts) and the `stats` they answer.
 
 use crate::args::invalid_argument;
-use nacoscrypt_kms_aliyun::{RetryPolicy, Stats};
+use nacoscrypt_kms_common::{RetryPolicy, Stats};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::time::Duration;
 
 /// `value` seconds, or `InvalidArgument` (`what`) unless in (0, 86400).
-pub(super) fn seconds(py: Python<'_>, value: f64, what: &'static str) -> PyResult<Duration> {
+pub(crate) fn seconds(py: Python<'_>, value: f64, what: &'static str) -> PyResult<Duration> {
     if value.is_finite() && value > 0.0 && value < 86_400.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
@@ -17,7 +17,7 @@ pub(super) fn seconds(py: Python<'_>, value: f64, what: &'static str) -> PyResul
 }
 
 /// `connect_timeout` and `request_timeout`, in that order of checking.
-pub(super) fn timeouts(
+pub(crate) fn timeouts(
     py: Python<'_>,
     connect_timeout: f64,
     request_timeout: f64,
@@ -37,7 +37,7 @@ pub(super) fn timeouts(
 }
 
 /// The retry policy of `max_attempts` (at least one).
-pub(super) fn retry(max_attempts: u32) -> RetryPolicy {
+pub(crate) fn retry(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts: max_attempts.max(1),
         ..RetryPolicy::default()
@@ -45,7 +45,7 @@ pub(super) fn retry(max_attempts: u32) -> RetryPolicy {
 }
 
 /// `stats()`: `{cache_hits, cache_misses, kms_calls, retries}`.
-pub(super) fn stats(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
+pub(crate) fn stats(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("cache_hits", s.cache_hits)?;
     d.set_item("cache_misses", s.cache_misses)?;
