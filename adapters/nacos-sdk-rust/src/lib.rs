@@ -61,8 +61,9 @@
 //! ([`OnError::Clear`]) a failure:
 //!
 //! - on **publish** empties `content` and `encryptedDataKey`: the plaintext never leaves the
-//!   process, and the Nacos server refuses a blank config (`ParamUtils.checkParam`), so
-//!   `publish_config` returns `Err` and nothing is stored;
+//!   process, and the Nacos server refuses a blank config (its publish handler's
+//!   `ParamUtils.checkParam`: "content is blank"), so `publish_config` returns `Err` and nothing
+//!   is stored;
 //! - on **receive** empties `content`: `get_config` and listeners get `""`, never ciphertext taken
 //!   for configuration;
 //! - is logged with `tracing::error!` (target `nacoscrypt_nacos_sdk`) and handed to the
