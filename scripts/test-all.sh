@@ -51,4 +51,7 @@ for part in ffi python; do
     bash "scripts/test-$part.sh"
   fi
 done
+section "SDK adapters in workspaces of their own (adapters/nacos-sdk-rust: tests, clippy, fmt)"
+bash scripts/test-adapters.sh
+
 section "all tests passed"
