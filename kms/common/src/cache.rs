@@ -96,6 +96,15 @@ impl Default for CacheSettings {
 impl CacheSettings {
     /// The Java MSE extension's settings: fallback mode, 1,000 entries, 1 h idle, 24 h old (see
     /// [`CacheSettings`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::{CacheMode, CacheSettings};
+    /// use std::time::Duration;
+    ///
+    /// let s = CacheSettings::fallback();
+    /// assert_eq!(s.mode, CacheMode::Fallback);
+    /// assert_eq!((s.max_entries, s.idle), (1000, Duration::from_secs(3600)));
+    /// ```
     pub fn fallback() -> Self {
         Self {
             mode: CacheMode::Fallback,
@@ -125,7 +134,16 @@ pub struct Stats {
     pub retries: u64,
 }
 
-/// The live counters behind [`Stats`]; see its example.
+/// The live counters behind [`Stats`].
+///
+/// ```
+/// use nacoscrypt_kms_common::cache::Counters;
+/// use std::sync::atomic::Ordering;
+///
+/// let c = Counters::default();
+/// Counters::bump(&c.retries);
+/// assert_eq!(c.retries.load(Ordering::Relaxed), 1);
+/// ```
 #[derive(Debug, Default)]
 pub struct Counters {
     /// See [`Stats::cache_hits`].
@@ -140,11 +158,28 @@ pub struct Counters {
 
 impl Counters {
     /// Adds one to `counter` (see [`Stats`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::cache::Counters;
+    ///
+    /// let c = Counters::default();
+    /// Counters::bump(&c.cache_hits);
+    /// Counters::bump(&c.cache_hits);
+    /// assert_eq!(c.snapshot().cache_hits, 2);
+    /// ```
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The counters now (see [`Stats`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::{Stats, cache::Counters};
+    ///
+    /// let c = Counters::default();
+    /// Counters::bump(&c.cache_misses);
+    /// assert_eq!(c.snapshot(), Stats { cache_misses: 1, ..Stats::default() });
+    /// ```
     pub fn snapshot(&self) -> Stats {
         Stats {
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
@@ -202,12 +237,27 @@ impl std::fmt::Debug for DataKeyCache {
 
 /// The cache key: blob and canonical context, length-prefixed so no two pairs collide (see
 /// [`DataKeyCache`]).
+///
+/// ```
+/// use nacoscrypt_kms_common::cache::cache_key;
+///
+/// assert_eq!(cache_key("blob", "{}"), "4:blob{}");
+/// // The length prefix keeps ("ab", "c") and ("a", "bc") apart.
+/// assert_ne!(cache_key("ab", "c"), cache_key("a", "bc"));
+/// ```
 pub fn cache_key(blob: &str, context_json: &str) -> String {
     format!("{}:{blob}{context_json}", blob.len())
 }
 
 impl DataKeyCache {
     /// An empty cache with `settings` (see [`DataKeyCache`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::{CacheSettings, cache::DataKeyCache};
+    ///
+    /// let c = DataKeyCache::new(CacheSettings::fallback());
+    /// assert!(c.get("4:blob{}").is_none());
+    /// ```
     pub fn new(settings: CacheSettings) -> Self {
         Self {
             settings,
@@ -216,6 +266,13 @@ impl DataKeyCache {
     }
 
     /// When it is used (see [`DataKeyCache`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::{CacheMode, CacheSettings, cache::DataKeyCache};
+    ///
+    /// assert_eq!(DataKeyCache::new(CacheSettings::default()).mode(), CacheMode::Off);
+    /// assert_eq!(DataKeyCache::new(CacheSettings::fallback()).mode(), CacheMode::Fallback);
+    /// ```
     pub fn mode(&self) -> CacheMode {
         self.settings.mode
     }
@@ -226,6 +283,16 @@ impl DataKeyCache {
     }
 
     /// The cached key, if fresh (its last use is now); see [`DataKeyCache`].
+    ///
+    /// ```
+    /// use nacoscrypt_core::SecretBytes;
+    /// use nacoscrypt_kms_common::{CacheSettings, cache::DataKeyCache};
+    ///
+    /// let c = DataKeyCache::new(CacheSettings::fallback());
+    /// c.put("k".into(), &SecretBytes::copy_from(b"key"));
+    /// assert_eq!(c.get("k").map(|k| k.as_bytes().to_vec()), Some(b"key".to_vec()));
+    /// assert!(c.get("other").is_none());
+    /// ```
     pub fn get(&self, key: &str) -> Option<SecretBytes> {
         let now = Instant::now();
         let mut entries = self
@@ -244,6 +311,21 @@ impl DataKeyCache {
 
     /// Stores a key, evicting expired entries and then the least recently used; see
     /// [`DataKeyCache`].
+    ///
+    /// ```
+    /// use nacoscrypt_core::SecretBytes;
+    /// use nacoscrypt_kms_common::{CacheMode, CacheSettings, cache::DataKeyCache};
+    ///
+    /// let c = DataKeyCache::new(CacheSettings { max_entries: 1, ..CacheSettings::fallback() });
+    /// c.put("a".into(), &SecretBytes::copy_from(b"1"));
+    /// c.put("b".into(), &SecretBytes::copy_from(b"2"));
+    /// assert!(c.get("a").is_none(), "at most one entry: the older one went");
+    /// assert!(c.get("b").is_some());
+    /// // A cache that is off stores nothing.
+    /// let off = DataKeyCache::new(CacheSettings { mode: CacheMode::Off, ..CacheSettings::default() });
+    /// off.put("a".into(), &SecretBytes::copy_from(b"1"));
+    /// assert!(off.get("a").is_none());
+    /// ```
     pub fn put(&self, key: String, value: &SecretBytes) {
         if self.settings.mode == CacheMode::Off || self.settings.max_entries == 0 {
             return;
@@ -292,6 +374,20 @@ impl DataKeyCache {
 /// A data-key decrypt through `cache` (its mode decides): "first" serves a fresh cached key
 /// without calling `fetch`; "fallback" calls `fetch` and serves a cached key only when the key
 /// service failed; both store what `fetch` returned.
+///
+/// ```
+/// use nacoscrypt_core::SecretBytes;
+/// use nacoscrypt_kms_common::cache::{self, Counters, DataKeyCache};
+/// use nacoscrypt_kms_common::{CacheMode, CacheSettings};
+///
+/// let c = DataKeyCache::new(CacheSettings { mode: CacheMode::First, ..CacheSettings::default() });
+/// let counters = Counters::default();
+/// let fetch = || Ok(SecretBytes::copy_from(b"k"));
+/// cache::through(&c, &counters, "key".into(), fetch)?; // asks the key service
+/// cache::through(&c, &counters, "key".into(), || unreachable!())?; // served from the cache
+/// assert_eq!((counters.snapshot().cache_misses, counters.snapshot().cache_hits), (1, 1));
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 pub fn through(
     cache: &DataKeyCache,
     counters: &Counters,

@@ -67,6 +67,13 @@ impl Default for HttpSettings {
 }
 
 /// A response: status and the whole (bounded) body. See the [module](self) example.
+///
+/// ```
+/// use nacoscrypt_kms_common::http::Response;
+///
+/// let r = Response { status: 200, body: b"{}".to_vec(), headers: Vec::new() };
+/// assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
+/// ```
 #[derive(Debug)]
 pub struct Response {
     /// The HTTP status.
@@ -79,6 +86,15 @@ pub struct Response {
 
 impl Response {
     /// The first value of header `name` (lower-case); see the [module](self) example.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::http::Response;
+    ///
+    /// let headers = vec![("x-request-id".to_owned(), "req-1".to_owned())];
+    /// let r = Response { status: 200, body: Vec::new(), headers };
+    /// assert_eq!(r.header("x-request-id"), Some("req-1"));
+    /// assert_eq!(r.header("content-type"), None);
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -112,6 +128,13 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// The code [`nacoscrypt_core::KmsServiceError`] reports (see [`FailureKind`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::http::FailureKind;
+    ///
+    /// assert_eq!(FailureKind::Network.code(), "Network");
+    /// assert_eq!(FailureKind::Malformed.code(), "MalformedResponse");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             Self::Network => "Network",
@@ -123,12 +146,26 @@ impl FailureKind {
     }
 
     /// Whether another attempt may succeed: network failures and timeouts (see [`FailureKind`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::http::FailureKind;
+    ///
+    /// assert!(FailureKind::Network.retryable());
+    /// assert!(!FailureKind::TooLarge.retryable());
+    /// ```
     pub fn retryable(self) -> bool {
         matches!(self, Self::Network | Self::Timeout)
     }
 }
 
 /// A request that got no answer (see [`Http::send`] and the [module](self) example).
+///
+/// ```
+/// use nacoscrypt_kms_common::http::{Failure, FailureKind};
+///
+/// let f = Failure { kind: FailureKind::Timeout, message: "timed out".into() };
+/// assert!(f.kind.retryable());
+/// ```
 #[derive(Debug)]
 pub struct Failure {
     /// What kind of failure.
@@ -138,6 +175,15 @@ pub struct Failure {
 }
 
 /// The transport: cheap to clone (shares the pool). See the [module](self) example.
+///
+/// ```
+/// use nacoscrypt_kms_common::http::{Http, HttpSettings};
+///
+/// let http = Http::new(&HttpSettings::default(), "example/1.0")?;
+/// let shared = http.clone(); // the same connection pool
+/// # drop(shared);
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Clone)]
 pub struct Http {
     agent: ureq::Agent,
@@ -199,6 +245,17 @@ impl Http {
     }
 
     /// Sends a request and reads the whole answer (any status); see the [module](self) example.
+    ///
+    /// A connection that no one accepts is a [`FailureKind::Network`] failure:
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::http::{FailureKind, Http, HttpSettings};
+    ///
+    /// let http = Http::new(&HttpSettings::default(), "example/1.0")?;
+    /// let failure = http.send("GET", "https://127.0.0.1:1/", &[], None).unwrap_err();
+    /// assert_eq!(failure.kind, FailureKind::Network);
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn send(
         &self,
         method: &str,

@@ -76,6 +76,14 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// No retries (see [`RetryPolicy`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_common::RetryPolicy;
+    ///
+    /// let p = RetryPolicy::none();
+    /// assert_eq!(p.max_attempts, 1);
+    /// assert_eq!(p.max_total, RetryPolicy::default().max_total);
+    /// ```
     pub fn none() -> Self {
         Self {
             max_attempts: 1,
@@ -105,6 +113,19 @@ impl RetryPolicy {
 }
 
 /// Why an attempt did not succeed, and what to do next; see the [module](self) example.
+///
+/// ```
+/// use nacoscrypt_core::Error;
+/// use nacoscrypt_kms_common::RetryPolicy;
+/// use nacoscrypt_kms_common::cache::Counters;
+/// use nacoscrypt_kms_common::retry::{self, Stop};
+///
+/// let counters = Counters::default();
+/// let bad = Error::InvalidArgument { reason: "no key id" };
+/// let r: Result<(), _> = retry::run(&RetryPolicy::default(), &counters, |_| Err(Stop::Error(bad.clone())));
+/// assert_eq!(r.unwrap_err(), bad, "not retried");
+/// assert_eq!(counters.snapshot().kms_calls, 1);
+/// ```
 #[derive(Debug)]
 pub enum Stop {
     /// A retryable failure: back off and try again while the policy allows.
@@ -120,6 +141,23 @@ pub enum Stop {
 impl Stop {
     /// A service error: retried if its code is one of `retryable`, the codes the service asks
     /// to retry; see the [module](self) example.
+    ///
+    /// ```
+    /// use nacoscrypt_core::KmsServiceError;
+    /// use nacoscrypt_kms_common::retry::Stop;
+    ///
+    /// let e = |code: &str| KmsServiceError {
+    ///     service: "Example KMS",
+    ///     operation: "Decrypt",
+    ///     code: code.into(),
+    ///     message: String::new(),
+    ///     request_id: None,
+    ///     http_status: None,
+    ///     attempts: 1,
+    /// };
+    /// assert!(matches!(Stop::service(e("Throttling"), &["Throttling"]), Stop::Retry(_)));
+    /// assert!(matches!(Stop::service(e("AccessDenied"), &["Throttling"]), Stop::Fail(_)));
+    /// ```
     pub fn service(e: KmsServiceError, retryable: &[&str]) -> Self {
         if retryable.contains(&e.code.as_str()) {
             Self::Retry(e)
@@ -131,6 +169,28 @@ impl Stop {
 
 /// Runs `attempt(n)` (n = 1, 2, …) until it succeeds or `policy` says stop; the error reports
 /// how many attempts were made. See the [module](self) example.
+///
+/// ```
+/// use nacoscrypt_core::{Error, KmsServiceError};
+/// use nacoscrypt_kms_common::RetryPolicy;
+/// use nacoscrypt_kms_common::cache::Counters;
+/// use nacoscrypt_kms_common::retry::{self, Stop};
+///
+/// let denied = KmsServiceError {
+///     service: "Example KMS",
+///     operation: "Decrypt",
+///     code: "AccessDenied".into(),
+///     message: "not allowed".into(),
+///     request_id: None,
+///     http_status: Some(403),
+///     attempts: 1,
+/// };
+/// let r: Result<(), _> = retry::run(&RetryPolicy::default(), &Counters::default(), |_| {
+///     Err(Stop::Fail(denied.clone()))
+/// });
+/// let Err(Error::KmsService(e)) = r else { panic!("a service error") };
+/// assert_eq!((e.code.as_str(), e.attempts), ("AccessDenied", 1));
+/// ```
 pub fn run<T>(
     policy: &RetryPolicy,
     counters: &Counters,

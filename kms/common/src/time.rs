@@ -40,6 +40,14 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// `t` as `YYYY-MM-DDTHH:MM:SSZ` (see the [module](self) example).
+///
+/// ```
+/// use nacoscrypt_kms_common::time::iso8601;
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+/// assert_eq!(iso8601(UNIX_EPOCH + Duration::from_secs(86_399)), "1970-01-01T23:59:59Z");
+/// ```
 pub fn iso8601(t: SystemTime) -> String {
     let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())).unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -54,6 +62,15 @@ pub fn iso8601(t: SystemTime) -> String {
 
 /// `t` as an HTTP date (RFC 7231): `Wed, 02 Dec 2026 13:20:00 GMT` (see the [module](self)
 /// example).
+///
+/// ```
+/// use nacoscrypt_kms_common::time::http_date;
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+/// let t = UNIX_EPOCH + Duration::from_secs(1_796_217_600);
+/// assert_eq!(http_date(t), "Wed, 02 Dec 2026 13:20:00 GMT");
+/// ```
 pub fn http_date(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
@@ -73,6 +90,13 @@ pub fn http_date(t: SystemTime) -> String {
 }
 
 /// `t` as SigV4's `YYYYMMDDTHHMMSSZ` (`X-Amz-Date`; see the [module](self) example).
+///
+/// ```
+/// use nacoscrypt_kms_common::time::amz_date;
+/// use std::time::UNIX_EPOCH;
+///
+/// assert_eq!(amz_date(UNIX_EPOCH), "19700101T000000Z");
+/// ```
 pub fn amz_date(t: SystemTime) -> String {
     iso8601(t).replace(['-', ':'], "")
 }
@@ -80,6 +104,15 @@ pub fn amz_date(t: SystemTime) -> String {
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds allowed and dropped), as STS and the ECS
 /// metadata service write `Expiration` (see the [module](self) example); AWS's
 /// `2024-05-01T12:00:00+00:00` too.
+///
+/// ```
+/// use nacoscrypt_kms_common::time::{iso8601, parse_iso8601};
+///
+/// let t = parse_iso8601("2024-05-01T12:00:00.250Z").unwrap();
+/// assert_eq!(iso8601(t), "2024-05-01T12:00:00Z");
+/// assert_eq!(parse_iso8601("2024-05-01T12:00:00+00:00"), Some(t));
+/// assert_eq!(parse_iso8601("2024-05-01 12:00:00"), None);
+/// ```
 pub fn parse_iso8601(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 20
