@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import pathlib
+import shlex
 import subprocess
 import sys
 import time
@@ -65,46 +66,72 @@ def run_rust(quick: bool) -> None:
 
 
 def run_kms(quick: bool) -> dict[str, float]:
-    """The key-service rows: starts the loopback Alibaba Cloud KMS test server, runs the `kms`
-    criterion bench against it and the official Python SDK beside it, in one run."""
+    """The key-service rows: starts the loopback test servers (Alibaba Cloud KMS, the KMS
+    instance API, AWS KMS on moto) and a SoftHSM2 token, runs the `kms` criterion bench against
+    them and the official Python SDKs / boto3 beside it, in one run."""
     def venv(script: str) -> str:
         return subprocess.run(["bash", script], cwd=ROOT, check=True, capture_output=True,
                               text=True).stdout.strip().splitlines()[-1]
 
     env_py = venv("scripts/aliyun-test-env.sh")
     dkms_py = venv("scripts/aliyun-instance-test-env.sh")
-    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as d2:
-        server = subprocess.Popen(
-            [env_py, "kms/aliyun/tests/server/aliyun_test_server.py", "--dir", d],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
-        instance = subprocess.Popen(
-            [dkms_py, "kms/aliyun/tests/server/instance_test_server.py", "--dir", d2],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
+    aws_py = venv("scripts/aws-test-env.sh")
+    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as d2, \
+            tempfile.TemporaryDirectory() as d3, tempfile.TemporaryDirectory() as hsm:
+        token = softhsm_token(hsm)
+        servers = {
+            name: subprocess.Popen(
+                [py, script, "--dir", folder], cwd=ROOT, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            for name, py, script, folder in (
+                ("aliyun", env_py, "kms/aliyun/tests/server/aliyun_test_server.py", d),
+                ("instance", dkms_py, "kms/aliyun/tests/server/instance_test_server.py", d2),
+                ("aws", aws_py, "kms/aws/tests/server/aws_test_server.py", d3))
+        }
         try:
-            ready = server.stdout.readline().strip()
-            ready_instance = instance.stdout.readline().strip()
+            ready = {name: p.stdout.readline().strip() for name, p in servers.items()}
             cmd = ["cargo", "bench", "--locked", "-p", "nacoscrypt-benches", "--bench", "kms",
                    "--"]
             if quick:
                 cmd += ["--warm-up-time", "0.5", "--measurement-time", "1"]
             print("==", " ".join(cmd), file=sys.stderr, flush=True)
             subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr,
-                           env={**os.environ, "NACOSCRYPT_BENCH_ALIYUN": ready,
-                                "NACOSCRYPT_BENCH_ALIYUN_INSTANCE": ready_instance})
-            print("== official Python SDKs against the same servers", file=sys.stderr, flush=True)
-            out = json.loads(subprocess.run(
-                [env_py, str(ROOT / "benches" / "kms_py_bench.py"), ready],
-                cwd=ROOT, check=True, capture_output=True, text=True).stdout)
-            out.update(json.loads(subprocess.run(
-                [dkms_py, str(ROOT / "benches" / "kms_instance_py_bench.py"), ready_instance],
-                cwd=ROOT, check=True, capture_output=True, text=True).stdout))
+                           env={**os.environ, "NACOSCRYPT_BENCH_ALIYUN": ready["aliyun"],
+                                "NACOSCRYPT_BENCH_ALIYUN_INSTANCE": ready["instance"],
+                                "NACOSCRYPT_BENCH_AWS": ready["aws"],
+                                "NACOSCRYPT_BENCH_PKCS11": json.dumps(token),
+                                "SOFTHSM2_CONF": token["conf"]})
+            print("== official Python SDKs and boto3 against the same servers", file=sys.stderr,
+                  flush=True)
+            out: dict[str, float] = {}
+            for py, script, line in ((env_py, "kms_py_bench.py", ready["aliyun"]),
+                                     (dkms_py, "kms_instance_py_bench.py", ready["instance"]),
+                                     (aws_py, "aws_py_bench.py", ready["aws"])):
+                out.update(json.loads(subprocess.run(
+                    [py, str(ROOT / "benches" / script), line],
+                    cwd=ROOT, check=True, capture_output=True, text=True).stdout))
             return out
         finally:
-            for p in (server, instance):
+            for p in servers.values():
                 p.stdin.close()
                 p.wait(timeout=30)
+
+
+def softhsm_token(folder: str) -> dict[str, str]:
+    """A SoftHSM2 token with one AES-256 key in `folder` (scripts/softhsm-token.sh, which
+    installs SoftHSM2 when missing); the bench's NACOSCRYPT_BENCH_PKCS11 fields."""
+    pin = "bench-pin-1234"
+    made = subprocess.run(["bash", "scripts/softhsm-token.sh", folder, "bench", pin,
+                           "nacos-bench"], cwd=ROOT, check=True, capture_output=True, text=True)
+    env = {}
+    for line in made.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = shlex.split(value)[0]
+    pin_file = pathlib.Path(folder) / "pin"
+    pin_file.write_text(pin + "\n")
+    pin_file.chmod(0o600)
+    return {"module": env["NACOSCRYPT_PKCS11_MODULE"], "conf": env["SOFTHSM2_CONF"],
+            "token": "bench", "pin_file": str(pin_file), "key": "nacos-bench"}
 
 
 def read_criterion(since: float | None) -> dict[str, float]:
@@ -276,6 +303,11 @@ def build_table(r: dict[str, float]) -> Table:
           "official transfer client (Python)", f"{g}/official_transfer_client")
     t.add("KMS decrypt, cache hit", "", f"{g}/aliyun_cache_hit", "local keyring decrypt",
           f"{g}/local_keyring")
+    t.add("KMS decrypt, AWS KMS (moto)", "", f"{g}/aws_kms",
+          "bare keep-alive HTTPS request (floor)", f"{g}/aws_bare_https_keepalive")
+    t.add("KMS decrypt, AWS KMS (moto)", "", f"{g}/aws_kms", "boto3", f"{g}/boto3")
+    t.add("KMS decrypt, PKCS#11 (SoftHSM2)", "", f"{g}/pkcs11",
+          "one bare C_Decrypt (floor)", f"{g}/pkcs11_bare_c_decrypt")
     # ----- Python -----
     t.add("Python token verify HS256", "", "py_token_verify/nacoscrypt", "PyJWT decode",
           "py_token_verify/pyjwt", "≥ 30× faster", faster(30))
