@@ -60,6 +60,44 @@ print(f"   the wheel works in a fresh venv on Python {sys.version.split()[0]}")
 PY
 )
 rm -rf "$fresh"
+
+# The same wheel on other CPythons than the one that built it (issue 20): the oldest it claims
+# (3.9, its abi3 floor) and the newest this machine has, each in a fresh venv, running the vector
+# and error suites. The interpreters come from pyenv (or PATH); one that is missing is reported
+# as NOT CHECKED, never passed.
+other_python() {  # $1: a version prefix such as 3.9, or "newest"; prints a python or nothing
+  local root cands
+  root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+  if [ "$1" = newest ]; then
+    cands=$(ls -d "$root"/versions/3.* 2>/dev/null | grep -E '/3\.[0-9]+\.[0-9]+$' | sort -V | tail -n 1)
+    [ -n "$cands" ] && [ -x "$cands/bin/python3" ] && echo "$cands/bin/python3"
+    return 0
+  fi
+  cands=$(ls -d "$root"/versions/"$1".* 2>/dev/null | sort -V | tail -n 1)
+  if [ -n "$cands" ] && [ -x "$cands/bin/python3" ]; then echo "$cands/bin/python3"
+  elif command -v "python$1" >/dev/null; then command -v "python$1"; fi
+}
+built_on=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+checked=""
+for want in 3.9 newest; do
+  other=$(other_python "$want")
+  if [ -z "$other" ]; then
+    echo "   NOT CHECKED: no CPython $want on this machine (pyenv or PATH)" >&2
+    continue
+  fi
+  version=$("$other" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  case " $checked $built_on " in *" $version "*) continue ;; esac
+  checked="$checked $version"
+  fresh=$(mktemp -d)
+  "$other" -m venv "$fresh/venv"
+  "$fresh/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" pytest cryptography
+  (cd "$fresh" && "$fresh/venv/bin/python" -m pytest -q -p no:cacheprovider \
+      "$OLDPWD/python/tests/test_vectors.py" "$OLDPWD/python/tests/test_errors.py" \
+      "$OLDPWD/python/tests/test_tokens.py" >"$fresh/log" 2>&1) ||
+    { cat "$fresh/log" >&2; echo "the wheel fails on Python $version" >&2; exit 1; }
+  echo "   the wheel built on $built_on passes the vector suites on Python $version: $(tail -n 1 "$fresh/log")"
+  rm -rf "$fresh"
+done
 "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 # The loopback Alibaba Cloud KMS test server for test_aliyun.py (stopped when this script exits).
