@@ -11,11 +11,65 @@ pub(crate) const NONCE_LEN: usize = 12;
 /// Tag length in bytes.
 pub(crate) const TAG_LEN: usize = 16;
 
-/// A borrowed AES key of either size.
+/// A borrowed AES key of either size, with the place where its expanded form is kept, if the
+/// owner of the key keeps one.
 #[derive(Clone, Copy)]
-pub(crate) enum GcmKey<'a> {
+pub(crate) struct GcmKey<'a> {
+    bytes: KeyRef<'a>,
+    /// Read by the `aws-lc` backend only: the pure-Rust one expands per call (cheaply).
+    #[cfg_attr(not(feature = "aws-lc"), allow(dead_code))]
+    schedule: Option<&'a Schedule>,
+}
+
+/// The raw key bytes of a [`GcmKey`].
+#[derive(Clone, Copy)]
+enum KeyRef<'a> {
     Aes128(&'a [u8; 16]),
     Aes256(&'a [u8; 32]),
+}
+
+impl<'a> GcmKey<'a> {
+    /// An AES-128 key, expanded for each call.
+    pub(crate) fn aes128(key: &'a [u8; 16]) -> Self {
+        Self {
+            bytes: KeyRef::Aes128(key),
+            schedule: None,
+        }
+    }
+
+    /// An AES-256 key, expanded for each call.
+    pub(crate) fn aes256(key: &'a [u8; 32]) -> Self {
+        Self {
+            bytes: KeyRef::Aes256(key),
+            schedule: None,
+        }
+    }
+
+    /// The same key, expanded once into `schedule` (which must only ever hold this key's
+    /// expansion: the owner keeps the two side by side) and reused from there.
+    pub(crate) fn kept_in(self, schedule: &'a Schedule) -> Self {
+        Self {
+            schedule: Some(schedule),
+            ..self
+        }
+    }
+}
+
+/// Where a long-lived key keeps its expanded form (AWS-LC's AES round keys and GHASH table,
+/// made on first use), so that sealing a small config costs the sealing and not the key setup
+/// (about a third of a 64-byte `v1` encrypt). Empty with the pure-Rust backend, whose key setup
+/// is cheap. AWS-LC cleanses the expanded key when it is freed, with its owner; a clone starts
+/// empty and expands again.
+#[derive(Default)]
+pub(crate) struct Schedule {
+    #[cfg(feature = "aws-lc")]
+    kept: std::sync::OnceLock<backend::Expanded>,
+}
+
+impl Clone for Schedule {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 /// Encrypts `buf` in place and returns the tag.
@@ -49,7 +103,7 @@ compile_error!(
 /// The pure-Rust backend: RustCrypto `aes-gcm` (AES-NI and CLMUL detected at run time on x86).
 #[cfg(all(feature = "pure-rust", not(feature = "aws-lc")))]
 mod backend {
-    use super::{GcmKey, NONCE_LEN, TAG_LEN};
+    use super::{GcmKey, KeyRef, NONCE_LEN, TAG_LEN};
     use crate::{Error, Result};
     use aes_gcm::aead::AeadInOut;
     use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce, Tag};
@@ -61,11 +115,11 @@ mod backend {
         buf: &mut [u8],
     ) -> Result<[u8; TAG_LEN]> {
         let nonce = Nonce::from(*nonce);
-        let tag = match key {
-            GcmKey::Aes128(k) => {
+        let tag = match key.bytes {
+            KeyRef::Aes128(k) => {
                 Aes128Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, buf.into())
             }
-            GcmKey::Aes256(k) => {
+            KeyRef::Aes256(k) => {
                 Aes256Gcm::new(k.into()).encrypt_inout_detached(&nonce, aad, buf.into())
             }
         }
@@ -84,11 +138,11 @@ mod backend {
     ) -> Result<()> {
         let nonce = Nonce::from(*nonce);
         let tag = Tag::from(*tag);
-        match key {
-            GcmKey::Aes128(k) => {
+        match key.bytes {
+            KeyRef::Aes128(k) => {
                 Aes128Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
             }
-            GcmKey::Aes256(k) => {
+            KeyRef::Aes256(k) => {
                 Aes256Gcm::new(k.into()).decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
             }
         }
@@ -99,19 +153,39 @@ mod backend {
 /// The accelerated backend: AWS-LC's AES-GCM (its key state is cleansed when freed).
 #[cfg(feature = "aws-lc")]
 mod backend {
-    use super::{GcmKey, NONCE_LEN, TAG_LEN};
+    use super::{GcmKey, KeyRef, NONCE_LEN, TAG_LEN};
     use crate::{Error, Result};
     use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
-    fn key_of(key: GcmKey<'_>) -> Result<LessSafeKey> {
+    /// An expanded key, as a [`Schedule`](super::Schedule) keeps it.
+    pub(super) type Expanded = LessSafeKey;
+
+    fn expand(key: KeyRef<'_>) -> Result<LessSafeKey> {
         let unbound = match key {
-            GcmKey::Aes128(k) => UnboundKey::new(&AES_128_GCM, k),
-            GcmKey::Aes256(k) => UnboundKey::new(&AES_256_GCM, k),
+            KeyRef::Aes128(k) => UnboundKey::new(&AES_128_GCM, k),
+            KeyRef::Aes256(k) => UnboundKey::new(&AES_256_GCM, k),
         }
         .map_err(|_| Error::InvalidArgument {
             reason: "AES-GCM key rejected",
         })?;
         Ok(LessSafeKey::new(unbound))
+    }
+
+    /// Runs `f` with the expanded key: the one kept in the key's schedule (expanded there on
+    /// first use), or one expanded for this call.
+    fn with_key<R>(key: GcmKey<'_>, f: impl FnOnce(&LessSafeKey) -> R) -> Result<R> {
+        let Some(schedule) = key.schedule else {
+            return Ok(f(&expand(key.bytes)?));
+        };
+        let kept = match schedule.kept.get() {
+            Some(kept) => kept,
+            // Two threads may both expand; one expansion is kept, the other freed.
+            None => {
+                let fresh = expand(key.bytes)?;
+                schedule.kept.get_or_init(|| fresh)
+            }
+        };
+        Ok(f(kept))
     }
 
     pub(super) fn seal(
@@ -120,11 +194,12 @@ mod backend {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<[u8; TAG_LEN]> {
-        let tag = key_of(key)?
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
-            .map_err(|_| Error::InvalidArgument {
-                reason: "plaintext too long for AES-GCM",
-            })?;
+        let tag = with_key(key, |k| {
+            k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
+        })?
+        .map_err(|_| Error::InvalidArgument {
+            reason: "plaintext too long for AES-GCM",
+        })?;
         <[u8; TAG_LEN]>::try_from(tag.as_ref()).map_err(|_| Error::InvalidArgument {
             reason: "AES-GCM tag of unexpected length",
         })
@@ -137,15 +212,16 @@ mod backend {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<()> {
-        key_of(key)?
-            .open_in_place_separate_tag(
+        with_key(key, |k| {
+            k.open_in_place_separate_tag(
                 Nonce::assume_unique_for_key(*nonce),
                 Aad::from(aad),
                 tag,
                 buf,
             )
-            .map(|_| ())
-            .map_err(|_| Error::AuthenticationFailed)
+        })?
+        .map(|_| ())
+        .map_err(|_| Error::AuthenticationFailed)
     }
 }
 
@@ -218,27 +294,40 @@ mod wycheproof {
                 let (k16, k32);
                 let key = if key.len() == 16 {
                     k16 = <[u8; 16]>::try_from(key.as_slice()).unwrap();
-                    GcmKey::Aes128(&k16)
+                    GcmKey::aes128(&k16)
                 } else {
                     k32 = <[u8; 32]>::try_from(key.as_slice()).unwrap();
-                    GcmKey::Aes256(&k32)
+                    GcmKey::aes256(&k32)
                 };
                 let iv = <[u8; 12]>::try_from(iv.as_slice()).unwrap();
                 let tag = <[u8; 16]>::try_from(tag.as_slice()).unwrap();
                 let id = case["tcId"].as_u64().unwrap();
                 let mut buf = ct.clone();
                 let opened = open(key, &iv, &aad, &mut buf, &tag);
+                // The same key kept in a schedule: expanded by the first call, reused by the
+                // rest, with the same results as a key expanded per call.
+                let schedule = Schedule::default();
+                let kept = key.kept_in(&schedule);
                 match case["result"].as_str().unwrap() {
                     "valid" => {
                         opened.unwrap_or_else(|e| panic!("tcId {id}: {e}"));
                         assert_eq!(buf, msg, "tcId {id}");
-                        let mut buf = msg.clone();
-                        assert_eq!(seal(key, &iv, &aad, &mut buf).unwrap(), tag, "tcId {id}");
-                        assert_eq!(buf, ct, "tcId {id}");
+                        for key in [key, kept, kept] {
+                            let mut buf = msg.clone();
+                            assert_eq!(seal(key, &iv, &aad, &mut buf).unwrap(), tag, "tcId {id}");
+                            assert_eq!(buf, ct, "tcId {id}");
+                            open(key, &iv, &aad, &mut buf, &tag).unwrap();
+                            assert_eq!(buf, msg, "tcId {id}");
+                        }
                         valid += 1;
                     }
                     "invalid" => {
                         assert_eq!(opened, Err(Error::AuthenticationFailed), "tcId {id}");
+                        for _ in 0..2 {
+                            let mut buf = ct.clone();
+                            let opened = open(kept, &iv, &aad, &mut buf, &tag);
+                            assert_eq!(opened, Err(Error::AuthenticationFailed), "tcId {id}");
+                        }
                         invalid += 1;
                     }
                     other => panic!("tcId {id}: unexpected result {other}"),

@@ -46,7 +46,8 @@ fn version_line_len(key_id: &str) -> usize {
 /// Base64 characters of a version id (36 bytes: exactly 48 characters).
 const VERSION_ID_CHARS: usize = VERSION_ID_LEN / 3 * 4;
 
-/// One key version: a 32-byte master key, wiped on drop.
+/// One key version: a 32-byte master key, wiped on drop, with its AES-GCM key schedule kept
+/// after first use (every wrap and unwrap under this version shares it).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 struct KeyVersion {
     #[zeroize(skip)]
@@ -54,6 +55,15 @@ struct KeyVersion {
     #[zeroize(skip)]
     version_id: String,
     key: [u8; KEY_LEN],
+    /// The expansion of `key`, which never changes once the version is made.
+    #[zeroize(skip)]
+    schedule: gcm::Schedule,
+}
+
+impl KeyVersion {
+    fn gcm_key(&self) -> GcmKey<'_> {
+        GcmKey::aes256(&self.key).kept_in(&self.schedule)
+    }
 }
 
 /// The local KMS: named master keys with versions, from a keyring text or file.
@@ -249,7 +259,7 @@ impl Keyring {
             .and_then(|id| self.find_version(id))
             .ok_or(Error::UnknownKeyVersion)?;
         gcm::open_base64(
-            GcmKey::Aes256(&version.key),
+            version.gcm_key(),
             &context_aad(context),
             sealed,
             "ciphertext blob",
@@ -277,12 +287,7 @@ impl Keyring {
         raw.extend_from_slice(&nonce);
         raw.extend_from_slice(plaintext);
         let body = &mut raw[VERSION_ID_LEN + NONCE_LEN..];
-        let tag = gcm::seal(
-            GcmKey::Aes256(&version.key),
-            &nonce,
-            &context_aad(context),
-            body,
-        )?;
+        let tag = gcm::seal(version.gcm_key(), &nonce, &context_aad(context), body)?;
         raw.extend_from_slice(&tag);
         Ok(b64::encode_std(&raw))
     }
@@ -343,6 +348,7 @@ impl Keyring {
             key_id: key_id.into(),
             version_id: String::new(),
             key: [0; KEY_LEN],
+            schedule: gcm::Schedule::default(),
         };
         rng.fill(&mut version.key)?;
         loop {
@@ -491,6 +497,7 @@ fn parse_line(content: &str, line: usize) -> Result<KeyVersion> {
         key_id: key_id.into(),
         version_id: version_id.into(),
         key,
+        schedule: gcm::Schedule::default(),
     })
 }
 

@@ -186,6 +186,10 @@ impl<'a> FromIterator<(&'a str, &'a str)> for Context<'a> {
 
 /// An AES data key: 16 or 32 bytes, wiped on drop, never printed.
 ///
+/// With the `aws-lc` backend a key used for `v1` expands its AES-GCM key schedule on first use
+/// and keeps it (freed and cleansed with the key), so encrypting or decrypting many small
+/// configs with one `DataKey` pays the key setup once; a clone expands again.
+///
 /// ```
 /// use nacoscrypt_core::kms::{DataKey, KeySpec};
 ///
@@ -196,7 +200,12 @@ impl<'a> FromIterator<(&'a str, &'a str)> for Context<'a> {
 /// # Ok::<(), nacoscrypt_core::Error>(())
 /// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct DataKey(KeyBytes);
+pub struct DataKey {
+    bytes: KeyBytes,
+    /// The expanded AES-GCM key of `bytes` (only ever of these bytes: they never change).
+    #[zeroize(skip)]
+    schedule: crate::gcm::Schedule,
+}
 
 /// The key bytes, by size.
 #[derive(Clone, Zeroize)]
@@ -212,15 +221,19 @@ impl DataKey {
             expected: spec.key_len(),
             len: bytes.len(),
         };
-        Ok(Self(match spec {
+        let bytes = match spec {
             KeySpec::Aes128 => KeyBytes::Aes128(bytes.try_into().map_err(|_| wrong_length())?),
             KeySpec::Aes256 => KeyBytes::Aes256(bytes.try_into().map_err(|_| wrong_length())?),
-        }))
+        };
+        Ok(Self {
+            bytes,
+            schedule: crate::gcm::Schedule::default(),
+        })
     }
 
     /// The key's size.
     pub fn spec(&self) -> KeySpec {
-        match self.0 {
+        match self.bytes {
             KeyBytes::Aes128(_) => KeySpec::Aes128,
             KeyBytes::Aes256(_) => KeySpec::Aes256,
         }
@@ -228,21 +241,22 @@ impl DataKey {
 
     /// The raw key bytes (16 or 32).
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
+        match &self.bytes {
             KeyBytes::Aes128(k) => k,
             KeyBytes::Aes256(k) => k,
         }
     }
 
     pub(crate) fn bytes(&self) -> &KeyBytes {
-        &self.0
+        &self.bytes
     }
 
     pub(crate) fn gcm_key(&self) -> crate::gcm::GcmKey<'_> {
-        match &self.0 {
-            KeyBytes::Aes128(k) => crate::gcm::GcmKey::Aes128(k),
-            KeyBytes::Aes256(k) => crate::gcm::GcmKey::Aes256(k),
+        match &self.bytes {
+            KeyBytes::Aes128(k) => crate::gcm::GcmKey::aes128(k),
+            KeyBytes::Aes256(k) => crate::gcm::GcmKey::aes256(k),
         }
+        .kept_in(&self.schedule)
     }
 }
 
