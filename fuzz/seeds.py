@@ -92,4 +92,5 @@ for meta_name, meta in [(".metadata.yml", _meta), (".meta.yml", "DEFAULT_GROUP.c
 put("export_zip", b"\x01" + _meta.encode())
 put("export_zip", b"\x01metadata: []\n")
 put("export_zip", b'\x02{"dataId":"d","group":"g","tenant":"t","content":"c","encryptedDataKey":"k"}\n\n{"dataId":"e","group":"g","encryptedDataKey":"k2"}')
+put("export_zip", b'\x03{"dataId":"cipher-kms-aes-256-d","group":"G","tenant":"t","content":"q1\\"\\n\\u00e9","encryptedDataKey":"k","type":"yaml","appName":null,"desc":"d","configTags":"a,b"}\n\n{"dataId":"e","group":"g","content":""}')
 print(f"seeded {sum(1 for _ in corpus.rglob('*') if _.is_file())} inputs under {corpus}")

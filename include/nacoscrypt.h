@@ -1384,6 +1384,65 @@ int nacoscrypt_last_kms_error_code(void);
 const char *nacoscrypt_last_error_nacos_message(void);
 
 /**
+ * Reads a console export ZIP (v1 `.meta.yml` or v2 `.metadata.yml`) whose configs belong to
+ * the namespace `tenant` (`""`: public), filling each `encryptedDataKey` from `sidecar` when
+ * one is given, and writes what it found as one JSON object.
+ *
+ * - `zip`, `zip_len`: the archive (at most 256 MiB; a malformed archive, metadata file or
+ *   sidecar is `NACOSCRYPT_RESULT_INVALID_ARGUMENT`, with the file and line in
+ *   `nacoscrypt_last_error_message()`).
+ * - `sidecar`, `sidecar_len`: JSON lines with `dataId`, `group`, `tenant` (optional) and
+ *   `encryptedDataKey` — what `nacoscrypt config encrypt` or `nacoscrypt_config_migrate()`'s
+ *   caller wrote; other members are ignored. NULL (with `sidecar_len` 0): no sidecar.
+ * - `report_out`: receives `{"metadata": "none"|"v1"|"v2", "entries": [...],
+ *   "unrecognized": [...], "metadataOnly": [...], "sidecar": null | {"filled": n, "replaced":
+ *   [names], "unused": [lines], "conflicting": [lines]}}`; each entry has `dataId`, `group`,
+ *   `tenant`, `content`, `encryptedDataKey`, `type`, `appName`, `desc`, `configTags` (one
+ *   entry, as a line, is an input of `nacoscrypt_export_write()`). It holds the configs' content:
+ *   free it with `nacoscrypt_string_free()`, which wipes it. `report_len_out` (may be NULL):
+ *   its length.
+ *
+ * Thread safety: no shared state; call from any thread.
+ *
+ * # Safety
+ * `zip` points to `zip_len` readable bytes; `tenant` is NUL-terminated; `sidecar` is NULL or
+ * points to `sidecar_len` bytes; the outputs are writable.
+ */
+nacoscrypt_result nacoscrypt_export_read(const uint8_t *zip,
+                                         size_t zip_len,
+                                         const char *tenant,
+                                         const char *sidecar,
+                                         size_t sidecar_len,
+                                         char **report_out,
+                                         size_t *report_len_out);
+
+/**
+ * Writes a console export ZIP of `entries` whose `.metadata.yml` (v2) carries each entry's
+ * `encryptedDataKey` (the server's importer ignores the extra key), so that a backup of
+ * KMS-encrypted configs keeps its keys; importing it into Nacos needs the keys published
+ * separately, as for any envelope config.
+ *
+ * - `entries`, `entries_len`: JSON lines, one config each, with `dataId`, `group` and
+ *   `content` (strings) and optionally `encryptedDataKey`, `type` (default `text`), `appName`,
+ *   `desc`, `configTags`; `tenant` and other members are ignored (an export has no namespace).
+ *   A data ID or group that is empty or has a `/`, the same pair twice, or 65,535 entries or
+ *   more is `NACOSCRYPT_RESULT_INVALID_ARGUMENT`.
+ * - `now`: the files' modification time, in seconds since 1970; 0: the current time.
+ * - `zip_out`, `zip_len_out`: receive the archive (free it with `nacoscrypt_bytes_free()`,
+ *   which wipes it); both required.
+ *
+ * Thread safety: no shared state; call from any thread.
+ *
+ * # Safety
+ * `entries` points to `entries_len` readable bytes; the outputs are writable.
+ */
+nacoscrypt_result nacoscrypt_export_write(const char *entries,
+                                          size_t entries_len,
+                                          uint64_t now,
+                                          uint8_t **zip_out,
+                                          size_t *zip_len_out);
+
+/**
  * Loads the keyring file at `path` (SPEC 2.4). The file must not be accessible to its group or
  * to others (mode 0600 or stricter), else `NACOSCRYPT_RESULT_LOOSE_PERMISSIONS`; a malformed
  * line gives `NACOSCRYPT_RESULT_KEYRING_SYNTAX` and the last error names the line.

@@ -46,6 +46,7 @@ mod boundary;
 mod config;
 mod doctor;
 mod error;
+mod export;
 mod getter;
 mod keyring;
 mod kms;
@@ -70,6 +71,7 @@ pub use error::{
     nacoscrypt_last_error_code, nacoscrypt_last_error_message, nacoscrypt_last_error_nacos_message,
     nacoscrypt_last_kms_error_code,
 };
+pub use export::*;
 pub use keyring::*;
 pub use kms::*;
 #[cfg(feature = "pkcs11")]

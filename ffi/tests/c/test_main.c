@@ -1771,6 +1771,103 @@ static void test_doctor_and_migrate(void) {
   nacoscrypt_keyring_free(new_k);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* console export ZIPs (issue 16)                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+static void test_export_zip(void) {
+  nacoscrypt_keyring *k = parse_keyring(OLD_KEYRING, strlen(OLD_KEYRING));
+  nacoscrypt_kms *kms = kms_of(k);
+  nacoscrypt_config_id id = {"cipher-kms-aes-256-db.yaml", "G", "prod"};
+  char *content = NULL, *edk = NULL, *report = NULL;
+  char lines[4096], sidecar[2048], needle[2048];
+  uint8_t *zip = NULL;
+  size_t n = 0, zip_len = 0, report_len = 0;
+
+  CHECK_OK(nacoscrypt_config_encrypt(kms, &id, "password=s3cret", 15, "alias/old",
+                                     NACOSCRYPT_FORMAT_NACOS, &content, &n, &edk, NULL));
+  /* As the console exports it: no encryptedDataKey; a plain config beside it. */
+  snprintf(lines, sizeof lines,
+           "{\"dataId\":\"%s\",\"group\":\"G\",\"content\":\"%s\",\"type\":\"yaml\"}\n"
+           "{\"dataId\":\"plain.properties\",\"group\":\"G\",\"content\":\"a=\\\"1\\\"\\n\"}\n",
+           id.data_id, content);
+  CHECK_OK(nacoscrypt_export_write(lines, strlen(lines), 1700000000, &zip, &zip_len));
+  CHECK(zip != NULL && zip_len > 22 && zip[0] == 'P' && zip[1] == 'K');
+
+  /* Read back with the sidecar that `config encrypt` printed: the key is filled in. */
+  snprintf(sidecar, sizeof sidecar,
+           "{\"dataId\":\"%s\",\"group\":\"G\",\"tenant\":\"prod\",\"encryptedDataKey\":\"%s\"}\n"
+           "{\"dataId\":\"other\",\"group\":\"G\",\"tenant\":\"prod\",\"encryptedDataKey\":\"x\"}\n",
+           id.data_id, edk);
+  CHECK_OK(nacoscrypt_export_read(zip, zip_len, "prod", sidecar, strlen(sidecar), &report,
+                                  &report_len));
+  CHECK(report != NULL && strlen(report) == report_len);
+  CHECK(strncmp(report, "{\"metadata\":\"v2\",\"entries\":[", 28) == 0);
+  snprintf(needle, sizeof needle, "\"content\":\"%s\",\"encryptedDataKey\":\"%s\",\"type\":\"yaml\"",
+           content, edk);
+  CHECK(strstr(report, needle) != NULL);
+  CHECK(strstr(report, "\"content\":\"a=\\\"1\\\"\\n\",\"encryptedDataKey\":\"\",\"type\":\"text\"") !=
+        NULL);
+  CHECK(strstr(report, "\"sidecar\":{\"filled\":1,\"replaced\":[],\"unused\":[2],\"conflicting\":[]}") !=
+        NULL);
+  CHECK(strstr(report, "\"tenant\":\"prod\"") != NULL);
+  nacoscrypt_string_free(report);
+  nacoscrypt_bytes_free(zip);
+  report = NULL;
+  zip = NULL;
+
+  /* Written with its key, the export keeps it: read back without a sidecar, it decrypts. */
+  snprintf(lines, sizeof lines,
+           "{\"dataId\":\"%s\",\"group\":\"G\",\"content\":\"%s\",\"encryptedDataKey\":\"%s\"}",
+           id.data_id, content, edk);
+  CHECK_OK(nacoscrypt_export_write(lines, strlen(lines), 0, &zip, &zip_len));
+  CHECK_OK(nacoscrypt_export_read(zip, zip_len, "prod", NULL, 0, &report, NULL));
+  snprintf(needle, sizeof needle, "\"encryptedDataKey\":\"%s\"", edk);
+  CHECK(strstr(report, needle) != NULL && strstr(report, "\"sidecar\":null") != NULL);
+  check_decrypts(kms, &id, content, n, edk, "password=s3cret", 15);
+  nacoscrypt_string_free(report);
+  report = NULL;
+
+  /* Bad input: clear errors, no outputs written. */
+  CHECK_RC(nacoscrypt_export_read((const uint8_t *)"not a zip", 9, "", NULL, 0, &report, NULL),
+           NACOSCRYPT_RESULT_INVALID_ARGUMENT);
+  CHECK(report == NULL);
+  CHECK_RC(nacoscrypt_export_read(zip, zip_len, "", NULL, 3, &report, NULL),
+           NACOSCRYPT_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(nacoscrypt_export_read(zip, zip_len, "", "{\"dataId\":1}", 12, &report, NULL),
+           NACOSCRYPT_RESULT_INVALID_ARGUMENT);
+  CHECK(strstr(last_message(), "sidecar") != NULL);
+  CHECK_RC(nacoscrypt_export_read(NULL, 1, "", NULL, 0, &report, NULL),
+           NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK_RC(nacoscrypt_export_read(zip, zip_len, NULL, NULL, 0, &report, NULL),
+           NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK_RC(nacoscrypt_export_read(zip, zip_len, "", NULL, 0, NULL, NULL),
+           NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK(report == NULL);
+  nacoscrypt_bytes_free(zip);
+  zip = NULL;
+  CHECK_RC(nacoscrypt_export_write("\n{\"dataId\":\"d\",\"group\":\"g\"}", 27, 0, &zip, &zip_len),
+           NACOSCRYPT_RESULT_INVALID_ARGUMENT);
+  CHECK(strstr(last_message(), "line 2") != NULL);
+  CHECK_RC(nacoscrypt_export_write("{\"dataId\":\"a/b\",\"group\":\"g\",\"content\":\"\"}", 41, 0,
+                                   &zip, &zip_len),
+           NACOSCRYPT_RESULT_INVALID_ARGUMENT);
+  CHECK_RC(nacoscrypt_export_write("", 0, 0, &zip, NULL), NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK_RC(nacoscrypt_export_write(NULL, 1, 0, &zip, &zip_len), NACOSCRYPT_RESULT_NULL_POINTER);
+  CHECK(zip == NULL);
+  /* No entries at all: an export with only the metadata file. */
+  CHECK_OK(nacoscrypt_export_write("", 0, 0, &zip, &zip_len));
+  CHECK_OK(nacoscrypt_export_read(zip, zip_len, "", NULL, 0, &report, NULL));
+  CHECK(strstr(report, "\"entries\":[]") != NULL);
+  nacoscrypt_string_free(report);
+  nacoscrypt_bytes_free(zip);
+
+  nacoscrypt_string_free(content);
+  nacoscrypt_string_free(edk);
+  nacoscrypt_kms_free(kms);
+  nacoscrypt_keyring_free(k);
+}
+
 int main(void) {
   snprintf(g_dir, sizeof g_dir, "%s", "/tmp/nacoscrypt-ffi-test-XXXXXX");
   if (mkdtemp(g_dir) == NULL) {
@@ -1794,6 +1891,7 @@ int main(void) {
   test_callback_kms();
   test_kms_primitives();
   test_doctor_and_migrate();
+  test_export_zip();
   unlink(path_in_dir("bad-id.keyring"));
   unlink(path_in_dir("bad-id.keyring.lock"));
   unlink(path_in_dir("api.keyring.lock"));

@@ -47,7 +47,7 @@ mod yaml;
 use super::DEFAULT_TENANT;
 use super::migrate::StoredConfig;
 use crate::Error;
-use crate::json::{self, Value};
+use crate::json::{self, Value, push_json_string};
 use crate::zip::{self, ZipFile};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -66,6 +66,7 @@ pub const DEFAULT_TYPE: &str = "text";
 pub const MAX_SIDECAR_LEN: usize = 256 << 20;
 
 const SIDECAR: &str = "the encryptedDataKey sidecar";
+const ENTRIES: &str = "the export entries";
 
 /// Which metadata file an export had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -529,6 +530,196 @@ pub fn parse_sidecar(text: &str) -> Result<Vec<SidecarKey>, Error> {
     Ok(keys)
 }
 
+/// Parses the entries of an export to write ([`write_export`]) from JSON lines with the open
+/// API's field names, one config a line (blank lines skipped): `dataId`, `group` and `content`
+/// are required strings; `tenant`, `encryptedDataKey`, `type`, `appName`, `desc` and
+/// `configTags` are optional strings (absent or `null`: empty); other members are ignored. So
+/// what `nacoscrypt config encrypt` or `migrate` print, and the entries of [`report_json`], are
+/// entries as they are. The text is at most [`MAX_SIDECAR_LEN`].
+///
+/// ```
+/// use nacoscrypt_core::config::export::parse_entries;
+/// # fn main() -> Result<(), nacoscrypt_core::Error> {
+/// let e = parse_entries("{\"dataId\":\"d\",\"group\":\"g\",\"content\":\"x=1\",\"type\":\"properties\"}\n")?;
+/// assert_eq!((e[0].name(), e[0].config_type.as_str()), ("g/d".to_owned(), "properties"));
+/// assert!(parse_entries("{\"dataId\":\"d\",\"group\":\"g\"}").is_err()); // no content
+/// # Ok(()) }
+/// ```
+pub fn parse_entries(text: &str) -> Result<Vec<ExportEntry>, Error> {
+    const NAMES: [&str; 9] = [
+        "dataId",
+        "group",
+        "content",
+        "tenant",
+        "encryptedDataKey",
+        "type",
+        "appName",
+        "desc",
+        "configTags",
+    ];
+    if text.len() > MAX_SIDECAR_LEN {
+        return Err(Error::ContentTooLarge {
+            size: text.len(),
+            limit: MAX_SIDECAR_LEN,
+        });
+    }
+    let mut entries = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut fields: [Option<String>; 9] = Default::default();
+        let mut wrong_type = false;
+        json::parse_object(line.as_bytes(), |k, v| {
+            if let Some(slot) = NAMES.iter().position(|n| k.eq_str(n)) {
+                match v {
+                    Value::Str(s) => fields[slot] = Some(s.decode()),
+                    Value::Null if slot >= 3 => {}
+                    _ => wrong_type = true,
+                }
+            }
+            Ok(())
+        })
+        .map_err(|reason| meta_error(ENTRIES, line_no, reason))?;
+        if wrong_type {
+            return Err(meta_error(
+                ENTRIES,
+                line_no,
+                "dataId, group, content and the metadata fields must be strings",
+            ));
+        }
+        let [
+            Some(data_id),
+            Some(group),
+            Some(content),
+            tenant,
+            edk,
+            config_type,
+            app_name,
+            desc,
+            config_tags,
+        ] = fields
+        else {
+            return Err(meta_error(
+                ENTRIES,
+                line_no,
+                "needs dataId, group and content",
+            ));
+        };
+        entries.push(ExportEntry {
+            config: StoredConfig {
+                data_id,
+                group,
+                tenant: tenant.unwrap_or_default(),
+                content,
+                encrypted_data_key: edk.unwrap_or_default(),
+            },
+            config_type: config_type.unwrap_or_default(),
+            app_name: app_name.unwrap_or_default(),
+            desc: desc.unwrap_or_default(),
+            config_tags: config_tags.unwrap_or_default(),
+        });
+    }
+    Ok(entries)
+}
+
+/// A read export (and what a sidecar did to it) as one JSON object, the shape of the bindings'
+/// `read_export`: `{"metadata": "none"|"v1"|"v2", "entries": [...], "unrecognized": [...],
+/// "metadataOnly": [...], "sidecar": null | {"filled": n, "replaced": [names], "unused":
+/// [lines], "conflicting": [lines]}}`; each entry has `dataId`, `group`, `tenant`, `content`,
+/// `encryptedDataKey`, `type`, `appName`, `desc` and `configTags`, so the entries read back with
+/// [`parse_entries`]. The contents are in it: treat the text as the configs themselves.
+///
+/// ```
+/// use nacoscrypt_core::config::export::{self, Export};
+/// let json = export::report_json(&Export::default(), None);
+/// assert_eq!(json, r#"{"metadata":"none","entries":[],"unrecognized":[],"metadataOnly":[],"sidecar":null}"#);
+/// ```
+pub fn report_json(export: &Export, applied: Option<&Applied>) -> String {
+    fn strings<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
+        out.push('[');
+        for (i, s) in items.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(out, s);
+        }
+        out.push(']');
+    }
+    fn numbers(out: &mut String, items: &[usize]) {
+        use core::fmt::Write;
+        out.push('[');
+        for (i, n) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{n}");
+        }
+        out.push(']');
+    }
+    let size: usize = export
+        .entries
+        .iter()
+        .map(|e| e.config.content.len() + e.config.encrypted_data_key.len() + 160)
+        .sum();
+    let mut out = String::with_capacity(size + 128);
+    out.push_str("{\"metadata\":");
+    push_json_string(&mut out, export.metadata.as_str());
+    out.push_str(",\"entries\":[");
+    for (i, e) in export.entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let c = &e.config;
+        let members = [
+            ("dataId", c.data_id.as_str()),
+            ("group", c.group.as_str()),
+            ("tenant", c.tenant.as_str()),
+            ("content", c.content.as_str()),
+            ("encryptedDataKey", c.encrypted_data_key.as_str()),
+            ("type", e.config_type.as_str()),
+            ("appName", e.app_name.as_str()),
+            ("desc", e.desc.as_str()),
+            ("configTags", e.config_tags.as_str()),
+        ];
+        for (j, (name, value)) in members.iter().enumerate() {
+            out.push(if j == 0 { '{' } else { ',' });
+            push_json_string(&mut out, name);
+            out.push(':');
+            push_json_string(&mut out, value);
+        }
+        out.push('}');
+    }
+    out.push_str("],\"unrecognized\":");
+    strings(&mut out, export.unrecognized.iter().map(String::as_str));
+    out.push_str(",\"metadataOnly\":");
+    strings(&mut out, export.metadata_only.iter().map(String::as_str));
+    out.push_str(",\"sidecar\":");
+    match applied {
+        None => out.push_str("null"),
+        Some(a) => {
+            use core::fmt::Write;
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{{\"filled\":{},\"replaced\":", a.filled);
+            let names: Vec<String> = a
+                .replaced
+                .iter()
+                .filter_map(|&i| export.entries.get(i).map(ExportEntry::name))
+                .collect();
+            strings(&mut out, names.iter().map(String::as_str));
+            out.push_str(",\"unused\":");
+            numbers(&mut out, &a.unused);
+            out.push_str(",\"conflicting\":");
+            numbers(&mut out, &a.conflicting);
+            out.push('}');
+        }
+    }
+    out.push('}');
+    out
+}
+
 /// What [`apply_sidecar`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Applied {
@@ -742,5 +933,71 @@ mod tests {
             data: vec![0xff],
         }];
         assert!(read_export(&zip::write(&not_text, 0).unwrap(), "").is_err());
+    }
+
+    #[test]
+    fn the_report_and_its_entries_read_back() {
+        let mut a = entry("cipher-kms-aes-256-db.yaml", "G", "q1\"w2\\e3\n中", "");
+        a.config_type = "yaml".into();
+        a.desc = "tabs\tand \u{1} control".into();
+        a.config_tags = "x,y".into();
+        let b = entry("plain.properties", "DEFAULT_GROUP", "k=v", "");
+        let mut read = read_export(&write_export(&[a, b], 0).unwrap(), "prod").unwrap();
+        let keys = parse_sidecar(concat!(
+            r#"{"dataId":"cipher-kms-aes-256-db.yaml","group":"G","tenant":"prod","encryptedDataKey":"K1"}"#,
+            "\n",
+            r#"{"dataId":"gone","group":"G","tenant":"prod","encryptedDataKey":"K2"}"#,
+        ))
+        .unwrap();
+        let applied = apply_sidecar(&mut read, &keys);
+        let report: serde_json::Value =
+            serde_json::from_str(&report_json(&read, Some(&applied))).unwrap();
+        assert_eq!(report["metadata"], "v2");
+        assert_eq!(
+            report["sidecar"],
+            serde_json::json!({"filled": 1, "replaced": [], "unused": [2], "conflicting": []})
+        );
+        // Every entry, one JSON line each, parses back to the entry it came from.
+        let lines: Vec<String> = report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect();
+        assert_eq!(parse_entries(&lines.join("\n")).unwrap(), read.entries);
+        assert_eq!(read.entries[0].config.encrypted_data_key, "K1");
+        assert_eq!(report["entries"][0]["content"], "q1\"w2\\e3\n中");
+    }
+
+    #[test]
+    fn entries_need_their_fields_as_strings() {
+        let ok = parse_entries(concat!(
+            "\n",
+            r#"{"dataId":"d","group":"g","content":"","tenant":null,"type":null,"other":[1]}"#,
+            "\n\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            (ok[0].config.tenant.as_str(), ok[0].config_type.as_str()),
+            ("", "")
+        );
+        for (bad, line) in [
+            (r#"{"dataId":"d","group":"g"}"#, 1),
+            (r#"{"dataId":"d","group":"g","content":null}"#, 1),
+            (
+                "\n{\"dataId\":\"d\",\"group\":\"g\",\"content\":\"x\",\"desc\":3}",
+                2,
+            ),
+            ("not json", 1),
+            (r#"{"dataId":"d","group":"g","content":"x""#, 1),
+        ] {
+            match parse_entries(bad) {
+                Err(Error::InvalidExportMetadata { file, line: l, .. }) => {
+                    assert_eq!((file, l), (ENTRIES, line), "{bad}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }
