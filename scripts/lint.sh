@@ -8,6 +8,11 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== builds that leave key services out (cargo features; clippy, warnings are errors)"
+cargo clippy --locked -p nacoscrypt-ffi --no-default-features -- -D warnings
+cargo clippy --locked -p nacoscrypt-ffi --no-default-features --features aws -- -D warnings
+cargo clippy --locked -p nacoscrypt-cli --no-default-features -- -D warnings
+cargo clippy --locked -p nacoscrypt-python --no-default-features -- -D warnings
 echo "== no_std build (thumbv7em-none-eabihf)"
 cargo build --locked -p nacoscrypt-core --no-default-features --features pure-rust --target thumbv7em-none-eabihf
 echo "== rustdoc (warnings are errors)"
