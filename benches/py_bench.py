@@ -31,9 +31,14 @@ DATA_ID = "cipher-kms-aes-256-bench.properties"
 GROUP = "DEFAULT_GROUP"
 
 
-def per_call(stmt, number_hint: int | None = None, repeat: int = 7) -> float:
-    """Best of `repeat` runs of about 0.2 s each: seconds per call."""
-    timer = timeit.Timer(stmt)
+def per_call(stmt, number_hint: int | None = None, repeat: int = 7, **names: object) -> float:
+    """Best of `repeat` runs of about 0.2 s each: seconds per call.
+
+    `stmt` is a callable, or a statement (str) over `names`: timed as written, as
+    `python -m timeit` does, so a one-call statement costs what that call costs in a caller's
+    code, without the frame of a wrapping lambda (~40 ns on CPython 3.11).
+    """
+    timer = timeit.Timer(stmt, globals=names) if isinstance(stmt, str) else timeit.Timer(stmt)
     number = number_hint or timer.autorange()[0]
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
@@ -53,13 +58,17 @@ def tokens(results: dict[str, float]) -> None:
     assert manager.verify(token).sub == SUBJECT
     assert jwt.decode(peer_token, secret, algorithms=["HS256"])["sub"] == SUBJECT
 
-    results["py_token_verify/nacoscrypt"] = per_call(lambda: manager.verify(token))
+    # Each call as a caller writes it (a statement, not wrapped in a lambda), ours and the peer's.
+    names = {"manager": manager, "token": token, "jwt": jwt, "peer_token": peer_token,
+             "secret": secret, "claims": claims, "SUBJECT": SUBJECT, "now": EXP - 9_000}
+    results["py_token_verify/nacoscrypt"] = per_call("manager.verify(token)", **names)
+    results["py_token_verify_now/nacoscrypt"] = per_call("manager.verify(token, now=now)", **names)
     results["py_token_verify/pyjwt"] = per_call(
-        lambda: jwt.decode(peer_token, secret, algorithms=["HS256"])
+        'jwt.decode(peer_token, secret, algorithms=["HS256"])', **names
     )
-    results["py_token_sign/nacoscrypt"] = per_call(lambda: manager.issue(SUBJECT))
+    results["py_token_sign/nacoscrypt"] = per_call("manager.issue(SUBJECT)", **names)
     results["py_token_sign/pyjwt"] = per_call(
-        lambda: jwt.encode(claims, secret, algorithm="HS256")
+        'jwt.encode(claims, secret, algorithm="HS256")', **names
     )
 
 

@@ -28,7 +28,16 @@ for f in bin/nacoscrypt share/man/man1/nacoscrypt.1 share/man/man1/nacoscrypt-co
          share/fish/vendor_completions.d/nacoscrypt.fish; do
   [ -s "$cli_prefix/$f" ] || { echo "make install-cli did not install $f" >&2; exit 1; }
 done
+# Each shell parses its own script (zsh and fish come from Debian when missing).
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zsh fish >/dev/null
+fi
 bash -n "$cli_prefix/share/bash-completion/completions/nacoscrypt"
+zsh -n "$cli_prefix/share/zsh/site-functions/_nacoscrypt"
+fish --no-execute "$cli_prefix/share/fish/vendor_completions.d/nacoscrypt.fish"
+echo "   completions parse in bash, zsh $(zsh --version | cut -d' ' -f2) and fish $(fish --version | awk '{print $NF}')"
 make --no-print-directory uninstall-cli PREFIX="$cli_prefix" >/dev/null
 [ -z "$(find "$cli_prefix" -type f)" ] || { echo "make uninstall-cli left files" >&2; exit 1; }
 rm -rf "$cli_prefix"

@@ -2,6 +2,7 @@
 //! with the `aws-lc` backend it keeps its expanded AES-GCM key after the first use, and every
 //! result must be what a key expanded per call gives: opened by a fresh key of the same bytes,
 //! by a clone (which expands again), and refused by another key.
+#![cfg(all(feature = "std", feature = "getrandom"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nacoscrypt_core::Error;
