@@ -697,6 +697,11 @@ pub(crate) fn open(
             },
         )),
         StoredFormat::ServerPlugin => {
+            // The plugin keeps its (wrapped) secret key in encryptedDataKey: none is a
+            // structure fault, as for the envelope schemes.
+            if encrypted_data_key.is_empty() {
+                return Err((Step::Structure, Error::MissingEncryptedDataKey));
+            }
             let plugin = plugin::plugin_of(id.data_id).unwrap_or(Plugin::Aes);
             let key = match plugin {
                 Plugin::Aes => SecretString::from(String::from(encrypted_data_key)),
@@ -1184,6 +1189,9 @@ pub(crate) mod tests {
         assert_eq!(r.key_origin, KeyOrigin::ServerPluginKey);
         assert!(r.is_healthy(), "{}", r.to_json());
         assert!(!r.to_json().contains("a=b"));
+        // Published without its key: the structure step, as for envelope configs.
+        let r = diagnose_with_keys(&Keys::default(), &id, &content, "");
+        assert_eq!(r.check.unwrap().failed_step, Some(Step::Structure));
         // doubleAes without the server secret: not checked, not a failure.
         let id = ConfigId::new("cipher-doubleAes-db", "g", "");
         let r = diagnose_with_keys(&Keys::default(), &id, &content, key);
