@@ -730,3 +730,35 @@ fn rotation_inside_one_keyring_resumes_over_its_output() {
         assert_eq!(fs::read(&second).unwrap(), fs::read(&first).unwrap());
     }
 }
+
+#[test]
+fn on_a_terminal_the_progress_line_ends_at_the_total() {
+    // A pseudo-terminal from util-linux `script`: stderr is a terminal, so the progress line is
+    // drawn; its last update is always the total, whatever the workers' timing.
+    let sb = Sandbox::new("progress");
+    let (kr, k) = sb.keyring("keyring", "alias/a");
+    let mut lines = Vec::new();
+    for _ in 0..20 {
+        lines.extend(corpus(&k, "alias/a"));
+    }
+    let input = sb.write_lines("in.jsonl", &lines);
+    let cmd = format!(
+        "{BIN} --keyring {} config migrate --key-id alias/a --threads 4 --dry-run {}",
+        kr.display(),
+        input.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("NACOSCRYPT_KEYRING")
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let last = text
+        .split('\r')
+        .rfind(|part| part.contains("entries/s ETA"))
+        .unwrap_or_else(|| panic!("no progress line: {text:?}"));
+    assert!(last.starts_with("120/120 "), "{last:?} in {text:?}");
+    assert!(text.contains("0 failed, of 120"), "{text}");
+}
