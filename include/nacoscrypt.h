@@ -1319,8 +1319,10 @@ nacoscrypt_result nacoscrypt_config_doctor(const struct nacoscrypt_kms *kms,
  * Migrates one stored config according to `plan`.
  *
  * - `status_out`: `NACOSCRYPT_MIGRATE_MIGRATED` (the outputs are written) or
- *   `NACOSCRYPT_MIGRATE_ALREADY_MIGRATED` (the target opens it and the source does not;
- *   nothing else written).
+ *   `NACOSCRYPT_MIGRATE_ALREADY_MIGRATED` (already in the target form: same data ID and
+ *   format, opened by the target, and under the current version of the target key when the
+ *   target can tell — a keyring handle can, so `source` may be the target, as in a rotation
+ *   — else not opened by another source; nothing else written).
  * - `data_id_out`: the migrated config's data ID, which differs from `id->data_id` when the
  *   scheme changed (publish the new one, delete the old one); `content_out`,
  *   `encrypted_data_key_out`: what to publish. Free each with `nacoscrypt_string_free()`.

@@ -72,6 +72,11 @@ LIB="$TARGET_DIR/debug"
 ABI=$(sed -n 's/^const ABI_VERSION: u32 = \([0-9]*\);/\1/p' ffi/build.rs)
 ln -sfn libnacoscrypt.so "$LIB/libnacoscrypt.so.$ABI"
 python3 ffi/tests/c/gen_vectors.py core/tests/vectors "$WORK/vectors.h"
+# The server plugin's configs (aes, doubleAes) of the doctor/migrate corpus test, made fresh on
+# every run by Python `cryptography`, the independent oracle of the plugin's format, from the
+# Alibaba Cloud tests' environment (which has it).
+PLUGIN_PY=${NACOSCRYPT_ALIYUN_PY:-$(bash scripts/aliyun-test-env.sh | tail -n 1)}
+"$PLUGIN_PY" ffi/tests/c/gen_plugin_corpus.py "$WORK/plugin_corpus.h"
 
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -g -O1 -fno-omit-frame-pointer
     -Iinclude -Iffi/tests/c -I"$WORK" -DNACOSCRYPT_TESTING)

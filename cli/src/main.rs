@@ -299,9 +299,12 @@ const MIGRATE_AFTER: &str = "\
 Reads JSON lines of stored configs (open API fields) or a console export ZIP, and writes the
 migrated ones to --output as JSON lines or, for a .zip output (or --out-format zip), as an
 export ZIP whose .metadata.yml carries each encryptedDataKey (the server's import ignores it;
-this command reads it back), atomically (a temporary file renamed; the input is never modified). Entries already in the
-target form (the target opens them, the source does not) are copied as they are, so a run can
-be repeated. A failing entry is reported on standard error with its reason and left out of the
+this command reads it back), atomically (a temporary file renamed; the input is never modified).
+Entries already in the target form are copied as they are, so a run can be repeated over its
+own output: same data ID and format, opened by the target, and either under the current version
+of the target key (what a local keyring tells from the blob; so a rotation inside one keyring
+and a plugin->KMS run resume too) or, with a key service that cannot tell, not opened by the
+source (a service that cannot tell and is both source and target re-encrypts them). A failing entry is reported on standard error with its reason and left out of the
 output; the rest go on. A scheme change renames the data ID (cipher-aes-x -> cipher-kms-aes-256-x):
 each rename is reported. Plaintext stays in memory.
 
@@ -313,7 +316,10 @@ An export ZIP has no encryptedDataKey: --edk-sidecar FILE gives them (JSON lines
 group, tenant, encryptedDataKey, matched by all three; --tenant names the export's namespace).
 An envelope config left without one fails at step structure; the others go on.
 
-Exit codes: 0 all migrated or already migrated, 1 some entries failed, 2 usage, 3 I/O or KMS.
+Exit codes: 0 all migrated or already migrated; 1 some entries failed on their own merits (a
+missing, swapped or deleted key, the wrong key); 2 usage; 3 the key service failed for some entry
+(step kms: unreachable, refusing, throttled; run again over the same input to resume) or a file
+could not be read or written.
 
 Examples:
   nacoscrypt config migrate --edk-sidecar keys.jsonl --tenant prod --output backup.zip export.zip

@@ -1,13 +1,14 @@
 //! `config migrate`: re-encrypt a stream of stored configs under another key, scheme or format.
 
-use crate::failure::{Failure, REFUSED};
+use crate::failure::{ENVIRONMENT, Failure, REFUSED};
 use crate::io::note;
 use crate::stream::{InputSpec, StreamFormat, read_input, to_json_line, write_atomically};
+use nacoscrypt_core::config::doctor::Step;
 use nacoscrypt_core::config::export::{self, ExportEntry};
 use nacoscrypt_core::config::migrate::{self, Outcome, Plan};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// What `config migrate` was asked, besides the keys.
@@ -21,8 +22,11 @@ pub(crate) struct MigrateRequest<'a> {
     pub(crate) threads: usize,
 }
 
-/// Runs the migration. Exit: 0 every entry migrated or already migrated, 1 some failed (each
-/// reported on standard error), 2 usage, 3 I/O.
+/// Runs the migration. Exit: 0 every entry migrated or already migrated; 1 some entries failed
+/// on their own merits (each reported on standard error: a missing or swapped key, a deleted
+/// key, the wrong key); 3 the key service itself failed for some entry (step `kms`:
+/// unreachable, refusing, throttled; a rerun resumes), or a file could not be read or written;
+/// 2 usage.
 pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failure> {
     if let (Some(out), Some(input)) = (req.output, req.input.path)
         && (out == input
@@ -65,6 +69,8 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
     };
     let (mut migrated, mut skipped, mut failed, mut renamed) = (0usize, 0usize, bad.len(), 0usize);
     let mut copied = 0usize;
+    // Entries that failed because the key service did (step kms), not because of themselves.
+    let mut kms_failed = 0usize;
     let from_export = !meta.is_empty();
     for (line, why) in &bad {
         if let Err(why) = why {
@@ -100,6 +106,9 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
             }
             Outcome::Failed { step, error } => {
                 failed += 1;
+                if *step == Step::Kms {
+                    kms_failed += 1;
+                }
                 note(&format!(
                     "{line}: failed: {:?} (group {:?}, tenant {:?}) at step {}: {error}",
                     config.data_id,
@@ -132,10 +141,18 @@ pub(crate) fn run(req: &MigrateRequest<'_>, plan: &Plan<'_>) -> Result<(), Failu
     ));
     if failed > 0 {
         return Err(Failure {
-            code: REFUSED,
+            code: if kms_failed > 0 { ENVIRONMENT } else { REFUSED },
             message: format!(
-                "{failed} entr{} failed (listed above); the others are in the output",
-                if failed == 1 { "y" } else { "ies" }
+                "{failed} entr{} failed (listed above){}; the others are in the output",
+                if failed == 1 { "y" } else { "ies" },
+                if kms_failed > 0 {
+                    format!(
+                        ", {kms_failed} because the key service failed: check it with \
+                         `nacoscrypt kms check`, then run again over the same input"
+                    )
+                } else {
+                    String::new()
+                }
             ),
         });
     }
@@ -164,29 +181,38 @@ impl Progress {
         if !self.tty {
             return;
         }
-        let now = Instant::now();
+        // Workers never wait for the terminal: an update while another is drawn is dropped
+        // (the final one is drawn by `finish`).
         if let Ok(mut last) = self.last.try_lock() {
-            if now.duration_since(*last) < Duration::from_millis(100) && done < self.total {
+            let now = Instant::now();
+            if now.duration_since(*last) < Duration::from_millis(100) {
                 return;
             }
             *last = now;
-            let secs = now.duration_since(self.started).as_secs_f64().max(1e-9);
-            let rate = done as f64 / secs;
-            let eta = if rate > 0.0 {
-                (self.total.saturating_sub(done)) as f64 / rate
-            } else {
-                0.0
-            };
-            let _ = write!(
-                std::io::stderr().lock(),
-                "\r{done}/{} {rate:.0} entries/s ETA {eta:.0} s   ",
-                self.total
-            );
+            self.draw(done, now);
         }
     }
 
+    fn draw(&self, done: usize, now: Instant) {
+        let secs = now.duration_since(self.started).as_secs_f64().max(1e-9);
+        let rate = done as f64 / secs;
+        let eta = if rate > 0.0 {
+            (self.total.saturating_sub(done)) as f64 / rate
+        } else {
+            0.0
+        };
+        let _ = write!(
+            std::io::stderr().lock(),
+            "\r{done}/{} {rate:.0} entries/s ETA {eta:.0} s   ",
+            self.total
+        );
+    }
+
+    /// The final line, always drawn (after any update in flight), then a newline.
     fn finish(&self) {
         if self.tty {
+            let _last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            self.draw(self.total, Instant::now());
             let _ = writeln!(std::io::stderr().lock());
         }
     }

@@ -1,6 +1,8 @@
 //! `config doctor` and `config migrate`, run as the built binary on generated corpora: every
-//! scheme, both formats, a server plugin config (vector made with Python `cryptography`
-//! following the plugin's source), missing and swapped encryptedDataKeys, a deleted key.
+//! scheme, both formats, server plugin configs (`aes` and `doubleAes` vectors made with Python
+//! `cryptography` following the plugin's source), missing and swapped encryptedDataKeys, a
+//! deleted key, a key service that is unreachable (exit 3, time-bounded), and reruns over the
+//! output (plugin -> KMS and a rotation inside one keyring) that skip everything.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-use nacoscrypt_core::config::{self, ConfigId, Format};
+use nacoscrypt_core::config::{self, ConfigId, Format, doctor};
 use nacoscrypt_core::kms::Keyring;
 use serde_json::{Value, json};
 use std::fs;
@@ -424,4 +426,339 @@ fn doctor_check_never_creates_the_default_keyring() {
             .contains("does not exist")
     );
     assert!(!sb.path(".config/nacoscrypt/keyring").exists());
+}
+
+/// The `aes` plugin key above wrapped with the server's `nacos.encrypt` secret (key bytes
+/// 10..1f) for `cipher-doubleAes-`, by Python `cryptography` following
+/// ServerAesEncryptionPluginService.
+const SERVER_SECRET: &str = "MTAxMTEyMTMxNDE1MTYxNzE4MTkxYTFiMWMxZDFlMWY=";
+const WRAPPED_KEY: &str = "fd0c164bfe7fb50e9e7ff12e2f2fdd19955892c6091543f68a77dcb77d86977bd974fe0db29c41e7520e48eba93a8f60";
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Properties of `--kms aliyun` pointing at a loopback port nothing listens on (refused at
+/// once: the retries are bounded, no test reaches the internet).
+fn unreachable_aliyun(sb: &Sandbox) -> PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = sb.path("unreachable.properties");
+    fs::write(
+        &path,
+        format!(
+            "kmsEndpoint=127.0.0.1:{port}\naccessKey=LTAI5tTestAccessKeyId\n\
+             secretKey=TestAccessKeySecret0123456789abc\nkeyId=alias/nacos\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn an_unreachable_key_service_exits_3_quickly_in_doctor_and_migrate() {
+    let sb = Sandbox::new("unreachable");
+    let (kr, k) = sb.keyring("keyring", "alias/a");
+    let props = unreachable_aliyun(&sb);
+    let props = props.to_str().unwrap();
+    let lines = corpus(&k, "alias/a");
+    let input = sb.write_lines("in.jsonl", &lines[..3]);
+    let input = input.to_str().unwrap();
+
+    // doctor --check: every entry fails at step kms, exit 3, within the retry budget.
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "--kms",
+        "aliyun",
+        "--kms-properties",
+        props,
+        "config",
+        "doctor",
+        "--check",
+        "--json",
+        input,
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    let r = reports(&out);
+    assert_eq!(r.len(), 3);
+    for r in &r {
+        assert_eq!(r["check"]["failedStep"], "kms", "{r}");
+        assert_eq!(r["check"]["errorKind"], "kms", "{r}");
+    }
+    assert!(
+        stderr(&out).contains("a key service failed"),
+        "{}",
+        stderr(&out)
+    );
+
+    // migrate to the unreachable service: each entry fails at step kms; a config broken on its
+    // own beside them does not hide it: exit 3, and nothing but the failures is left out.
+    let mut broken = lines[0].clone();
+    broken["encryptedDataKey"] = json!("");
+    let mixed = sb.write_lines("mixed.jsonl", &[lines[0].clone(), broken, lines[1].clone()]);
+    let output = sb.path("out.jsonl");
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "--kms",
+        "aliyun",
+        "--kms-properties",
+        props,
+        "config",
+        "migrate",
+        "--from-keyring",
+        kr.to_str().unwrap(),
+        "--key-id",
+        "alias/nacos",
+        "--threads",
+        "2",
+        "--output",
+        output.to_str().unwrap(),
+        mixed.to_str().unwrap(),
+    ]);
+    let took = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    assert!(
+        err.contains("line 1: failed") && err.contains("at step kms"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 2: failed") && err.contains("at step structure"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 failed") && err.contains("2 because the key service failed"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&output).unwrap(), "");
+
+    // The source unreachable: the same.
+    let (newp, _) = sb.keyring("new", "alias/new");
+    let out = run(&[
+        "--keyring",
+        newp.to_str().unwrap(),
+        "config",
+        "migrate",
+        "--from-kms",
+        "aliyun",
+        "--from-kms-properties",
+        props,
+        "--key-id",
+        "alias/new",
+        "--dry-run",
+        input,
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at step kms"));
+
+    // Failures of the entries alone (no key service failing): exit 1.
+    let only_broken = sb.write_lines(
+        "broken.jsonl",
+        &[json!({"dataId": "cipher-kms-aes-256-x",
+        "group": "G", "tenant": "", "content": s(&lines[0], "content"), "encryptedDataKey": ""})],
+    );
+    let out = run(&[
+        "--keyring",
+        newp.to_str().unwrap(),
+        "config",
+        "migrate",
+        "--from-keyring",
+        kr.to_str().unwrap(),
+        "--key-id",
+        "alias/new",
+        "--dry-run",
+        only_broken.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+fn read_lines(path: &Path) -> Vec<Value> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn plugin_to_kms_without_a_source_option_resumes_over_its_output() {
+    let sb = Sandbox::new("plugin-resume");
+    let (kr, k) = sb.keyring("keyring", "alias/k");
+    let secret = sb.path("nacos.encrypt");
+    fs::write(&secret, format!("{SERVER_SECRET}\n")).unwrap();
+    let done_id = ConfigId::new("cipher-kms-aes-256-done.yaml", "G", "");
+    let done = config::encrypt(&k, &done_id, "moved: earlier", "alias/k", Format::Nacos).unwrap();
+    let input = sb.write_lines(
+        "plugin.jsonl",
+        &[
+            entry(
+                &ConfigId::new("cipher-aes-db.properties", "G", ""),
+                PLUGIN_CONTENT,
+                PLUGIN_KEY,
+            ),
+            entry(
+                &ConfigId::new("cipher-doubleAes-app.properties", "G", "prod"),
+                PLUGIN_CONTENT,
+                WRAPPED_KEY,
+            ),
+            entry(&done_id, &done.content, &done.encrypted_data_key),
+        ],
+    );
+    let (krp, secretp) = (kr.to_str().unwrap(), secret.to_str().unwrap());
+    let migrate = |from: &Path, to: &Path| {
+        run(&[
+            "--keyring",
+            krp,
+            "config",
+            "migrate",
+            "--key-id",
+            "alias/k",
+            "--to-scheme",
+            "kms-aes-256",
+            "--plugin-secret-file",
+            secretp,
+            "--output",
+            to.to_str().unwrap(),
+            from.to_str().unwrap(),
+        ])
+    };
+    let first = sb.path("kms.jsonl");
+    let out = migrate(&input, &first);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("2 migrated (2 renamed), 1 already migrated, 0 failed"),
+        "{err}"
+    );
+    assert!(err.contains(
+        "renamed \"cipher-doubleAes-app.properties\" -> \"cipher-kms-aes-256-app.properties\""
+    ));
+    let moved = read_lines(&first);
+    assert_eq!(moved[1]["dataId"], "cipher-kms-aes-256-app.properties");
+    assert_eq!(moved[1]["tenant"], "prod");
+    for m in &moved[..2] {
+        let id = ConfigId::new(
+            m["dataId"].as_str().unwrap(),
+            "G",
+            m["tenant"].as_str().unwrap(),
+        );
+        let p = config::decrypt(&k, &id, &s(m, "content"), &s(m, "encryptedDataKey")).unwrap();
+        assert_eq!(p.as_str(), "password=s3cret");
+    }
+    assert_eq!(moved[2], read_lines(&input)[2]);
+    // A second run over the output skips everything and writes the same lines.
+    let second = sb.path("again.jsonl");
+    let out = migrate(&first, &second);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("0 migrated (0 renamed), 3 already migrated, 0 failed"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&second).unwrap(), fs::read(&first).unwrap());
+}
+
+#[test]
+fn rotation_inside_one_keyring_resumes_over_its_output() {
+    let sb = Sandbox::new("rotate-resume");
+    let (kr, _) = sb.keyring("keyring", "alias/a");
+    let krp = kr.to_str().unwrap();
+    let k = Keyring::parse(&fs::read_to_string(&kr).unwrap()).unwrap();
+    let input = sb.write_lines("in.jsonl", &corpus(&k, "alias/a"));
+    let out = run(&["--keyring", krp, "keyring", "rotate", "--key-id", "alias/a"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rotated = Keyring::parse(&fs::read_to_string(&kr).unwrap()).unwrap();
+    let primary = rotated.primary_version("alias/a").unwrap().to_owned();
+    for mode in ["rekey", "rewrap"] {
+        let migrate = |from: &Path, to: &Path| {
+            run(&[
+                "--keyring",
+                krp,
+                "config",
+                "migrate",
+                "--key-id",
+                "alias/a",
+                "--mode",
+                mode,
+                "--output",
+                to.to_str().unwrap(),
+                from.to_str().unwrap(),
+            ])
+        };
+        let first = sb.path(&format!("{mode}.jsonl"));
+        let out = migrate(&input, &first);
+        let err = stderr(&out);
+        // rewrap has no data key to keep in the direct scheme: those two entries fail (exit 1).
+        let (migrated, failed) = if mode == "rekey" { (6, 0) } else { (4, 2) };
+        assert!(
+            err.contains(&format!(
+                "{migrated} migrated (0 renamed), 0 already migrated, {failed} failed"
+            )),
+            "{mode}: {err}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(if failed == 0 { 0 } else { 1 }),
+            "{err}"
+        );
+        let moved = read_lines(&first);
+        for m in &moved {
+            let id = ConfigId::new(m["dataId"].as_str().unwrap(), "G", "prod");
+            config::decrypt(&rotated, &id, &s(m, "content"), &s(m, "encryptedDataKey")).unwrap();
+            let origin =
+                doctor::diagnose(&id, &s(m, "content"), &s(m, "encryptedDataKey")).key_origin;
+            let doctor_json = format!("{origin:?}");
+            assert!(doctor_json.contains(&primary), "{mode}: {doctor_json}");
+        }
+        // Over the output: everything is under the new primary version, all skipped.
+        let second = sb.path(&format!("{mode}-again.jsonl"));
+        let out = migrate(&first, &second);
+        let err = stderr(&out);
+        assert!(out.status.success(), "{mode}: {err}");
+        assert!(
+            err.contains(&format!(
+                "0 migrated (0 renamed), {migrated} already migrated, 0 failed"
+            )),
+            "{mode}: {err}"
+        );
+        assert_eq!(fs::read(&second).unwrap(), fs::read(&first).unwrap());
+    }
+}
+
+#[test]
+fn on_a_terminal_the_progress_line_ends_at_the_total() {
+    // A pseudo-terminal from util-linux `script`: stderr is a terminal, so the progress line is
+    // drawn; its last update is always the total, whatever the workers' timing.
+    let sb = Sandbox::new("progress");
+    let (kr, k) = sb.keyring("keyring", "alias/a");
+    let mut lines = Vec::new();
+    for _ in 0..20 {
+        lines.extend(corpus(&k, "alias/a"));
+    }
+    let input = sb.write_lines("in.jsonl", &lines);
+    let cmd = format!(
+        "{BIN} --keyring {} config migrate --key-id alias/a --threads 4 --dry-run {}",
+        kr.display(),
+        input.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("NACOSCRYPT_KEYRING")
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let last = text
+        .split('\r')
+        .rfind(|part| part.contains("entries/s ETA"))
+        .unwrap_or_else(|| panic!("no progress line: {text:?}"));
+    assert!(last.starts_with("120/120 "), "{last:?} in {text:?}");
+    assert!(text.contains("0 failed, of 120"), "{text}");
 }

@@ -634,3 +634,39 @@ fn io_errors_name_the_operation() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn is_current_version_follows_a_rotation_by_another_writer() {
+    use nacoscrypt_core::kms::Kms;
+    let dir = TempDir::new("current");
+    let path = dir.path("keyring");
+    Keyring::create(&path, KEY).unwrap();
+    let interval = Duration::from_millis(100);
+    let service = KeyringFile::open(&path)
+        .unwrap()
+        .with_refresh_interval(interval);
+    let id = config_id();
+    let old = config::encrypt(&service, &id, "x=1", KEY, Format::Nacos).unwrap();
+    assert_eq!(
+        service.is_current_version(KEY, &old.encrypted_data_key),
+        Some(true)
+    );
+    assert_eq!(
+        service.is_current_version("alias/none", &old.encrypted_data_key),
+        Some(false)
+    );
+    // Another writer rotates the file: within the refresh interval the old blob is not under
+    // the current version any more, and a new one is.
+    Keyring::rotate_file(&path, KEY, false).unwrap();
+    std::thread::sleep(interval + Duration::from_millis(20));
+    assert_eq!(
+        service.is_current_version(KEY, &old.encrypted_data_key),
+        Some(false)
+    );
+    let new = config::encrypt(&service, &id, "x=1", KEY, Format::Nacos).unwrap();
+    assert_eq!(
+        service.is_current_version(KEY, &new.encrypted_data_key),
+        Some(true)
+    );
+    assert_eq!(service.is_current_version(KEY, "not a blob"), Some(false));
+}

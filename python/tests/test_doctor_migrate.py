@@ -193,3 +193,77 @@ def test_migrate_off_the_server_plugin_and_faults() -> None:
                        mode="sideways")  # type: ignore[arg-type]
 
 
+
+
+def test_migrate_double_aes_plugin_configs_to_kms() -> None:
+    """doubleAes (the key wrapped with the server's nacos.encrypt) onto every KMS scheme and
+    format; the output fed back in, also with the target as the source, is already migrated."""
+    new = LocalKms.from_string(NEW)
+    server, other = plugin_key(), plugin_key()
+    key = plugin_key()
+    plain = "db.password=s3cret&x<y> 配置"
+    content = plugin_encrypt(key, plain)
+    wrapped = plugin_encrypt(server, key)
+    stored = dict(data_id="cipher-doubleAes-db.properties", group="G", tenant="prod",
+                  content=content, encrypted_data_key=wrapped)
+    report = diagnose_config(**stored, plugin_server_secret=server)  # type: ignore[arg-type]
+    assert report["check"]["ok"] is True and report["format"] == "server-plugin"  # type: ignore[index]
+    for scheme, prefix in (("kms-aes-256", "cipher-kms-aes-256-"), ("kms-aes-128", "cipher-kms-aes-128-"),
+                           ("direct", "cipher-")):
+        for fmt in ("nacos", "v1"):
+            args = dict(key_id="alias/new", scheme=scheme, format=fmt, **stored)
+            # Without the server's secret the wrapped key cannot be opened.
+            with pytest.raises(InvalidArgument) as info:
+                migrate_config(None, new, **args)  # type: ignore[arg-type]
+            assert getattr(info.value, "step") == "key-not-found"
+            # With another server's secret the unwrapped key is garbage.
+            with pytest.raises(Exception) as wrong:
+                migrate_config(None, new, plugin_server_secret=other, **args)  # type: ignore[arg-type]
+            assert getattr(wrong.value, "step") in ("wrong-key", "utf8", "structure")
+            moved = migrate_config(None, new, plugin_server_secret=server, **args)  # type: ignore[arg-type]
+            assert moved is not None
+            assert moved["dataId"] == prefix + "db.properties"
+            assert moved["renamedFrom"] == "cipher-doubleAes-db.properties"
+            assert (moved["group"], moved["tenant"]) == ("G", "prod")
+            assert (moved["content"] or "").startswith("nc1:") == (fmt == "v1")
+            assert decrypt_config(new, data_id=moved["dataId"] or "", group="G", tenant="prod",
+                                  content=moved["content"] or "",
+                                  encrypted_data_key=moved["encryptedDataKey"] or "") == plain
+            again = dict(key_id="alias/new", scheme=scheme, format=fmt, data_id=moved["dataId"],
+                         group="G", tenant="prod", content=moved["content"],
+                         encrypted_data_key=moved["encryptedDataKey"])
+            assert migrate_config(None, new, plugin_server_secret=server, **again) is None  # type: ignore[arg-type]
+            assert migrate_config(new, new, plugin_server_secret=server, **again) is None  # type: ignore[arg-type]
+
+
+def test_a_rotation_inside_one_keyring_resumes() -> None:
+    """Source = target (one LocalKms): entries under an older key version move to the primary;
+    fed back in, everything is already migrated."""
+    kms = LocalKms.from_string(OLD)
+    entries = corpus(kms, "alias/old")
+    kms.rotate("alias/old")
+    for mode in ("rekey", "rewrap"):
+        for entry in entries:
+            args = dict(key_id="alias/old", mode=mode, data_id=entry["dataId"], group="G", tenant="prod",
+                        content=entry["content"], encrypted_data_key=entry["encryptedDataKey"])
+            if mode == "rewrap" and entry["dataId"] == "cipher-token.json":
+                continue
+            moved = migrate_config(kms, kms, **args)  # type: ignore[arg-type]
+            assert moved is not None, entry
+            assert decrypt_config(kms, data_id=entry["dataId"], group="G", tenant="prod",
+                                  content=moved["content"] or "",
+                                  encrypted_data_key=moved["encryptedDataKey"] or "") == \
+                decrypt_config(kms, data_id=entry["dataId"], group="G", tenant="prod",
+                               content=entry["content"], encrypted_data_key=entry["encryptedDataKey"])
+            args.update(content=moved["content"] or "", encrypted_data_key=moved["encryptedDataKey"] or "")
+            assert migrate_config(kms, kms, **args) is None  # type: ignore[arg-type]
+
+
+def test_python_reads_a_hyphenless_data_id_as_envelope_only_with_a_key() -> None:
+    kms = LocalKms.from_string(OLD)
+    s = encrypt_config(kms, data_id="cipher-kms-aes-256-db", group="G", content="x=1", key_id="alias/old")
+    with_key = diagnose_config(data_id="cipher-kms-aes-256db", group="G", content=s.content,
+                               encrypted_data_key=s.encrypted_data_key)
+    without = diagnose_config(data_id="cipher-kms-aes-256db", group="G", content=s.content)
+    assert with_key["schemes"] == {"java": "direct", "go": "kms-aes-256", "python": "kms-aes-256"}
+    assert without["schemes"] == {"java": "direct", "go": "kms-aes-256", "python": "direct"}

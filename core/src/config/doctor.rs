@@ -99,7 +99,8 @@ const AES_256: &str = "cipher-kms-aes-256";
 const AES_128: &str = "cipher-kms-aes-128";
 
 impl SchemeViews {
-    /// The three readings of `data_id`.
+    /// The three readings of `data_id` as each SDK selects its scheme when writing (and when
+    /// reading with an `encryptedDataKey`); [`SchemeViews::of_stored`] reads a stored pair.
     pub fn of(data_id: &str) -> Self {
         if let Some(p) = plugin::plugin_of(data_id) {
             let v = SchemeView::ServerPlugin(p);
@@ -134,6 +135,35 @@ impl SchemeViews {
             SchemeView::NotEncrypted
         };
         Self { java, go, python }
+    }
+
+    /// The three readings of a stored pair: [`SchemeViews::of`], except that the Python SDK
+    /// reads a hyphenless `cipher-kms-aes-256` / `cipher-kms-aes-128` data ID as envelope only
+    /// when a non-empty `encryptedDataKey` comes with it, and as direct otherwise (SPEC 2.1).
+    /// The Go SDK picks its plugin from the data ID alone.
+    ///
+    /// ```
+    /// use nacoscrypt_core::config::doctor::{SchemeView, SchemeViews};
+    /// use nacoscrypt_core::kms::KeySpec;
+    ///
+    /// let with_key = SchemeViews::of_stored("cipher-kms-aes-256db", "AAAA");
+    /// assert_eq!(with_key.python, SchemeView::Envelope(KeySpec::Aes256));
+    /// let without = SchemeViews::of_stored("cipher-kms-aes-256db", "");
+    /// assert_eq!(without.python, SchemeView::Direct);
+    /// assert_eq!(without.go, SchemeView::Envelope(KeySpec::Aes256));
+    /// // The exact prefix does not depend on the key.
+    /// let exact = SchemeViews::of_stored("cipher-kms-aes-256-db", "");
+    /// assert_eq!(exact.python, SchemeView::Envelope(KeySpec::Aes256));
+    /// ```
+    pub fn of_stored(data_id: &str, encrypted_data_key: &str) -> Self {
+        let mut v = Self::of(data_id);
+        let hyphenless = matches!(v.python, SchemeView::Envelope(_))
+            && !data_id.starts_with("cipher-kms-aes-256-")
+            && !data_id.starts_with("cipher-kms-aes-128-");
+        if hyphenless && encrypted_data_key.is_empty() {
+            v.python = SchemeView::Direct;
+        }
+        v
     }
 
     /// `true` if all three SDKs read the data ID the same way.
@@ -667,6 +697,11 @@ pub(crate) fn open(
             },
         )),
         StoredFormat::ServerPlugin => {
+            // The plugin keeps its (wrapped) secret key in encryptedDataKey: none is a
+            // structure fault, as for the envelope schemes.
+            if encrypted_data_key.is_empty() {
+                return Err((Step::Structure, Error::MissingEncryptedDataKey));
+            }
             let plugin = plugin::plugin_of(id.data_id).unwrap_or(Plugin::Aes);
             let key = match plugin {
                 Plugin::Aes => SecretString::from(String::from(encrypted_data_key)),
@@ -758,7 +793,7 @@ impl<'a> Reader<'a> {
     }
 
     fn read(mut self) -> Diagnosis {
-        let schemes = SchemeViews::of(self.id.data_id);
+        let schemes = SchemeViews::of_stored(self.id.data_id, self.edk);
         let format = self.format(schemes);
         // A direct config's blob is its content (after the v1 marker).
         let direct = schemes.java == SchemeView::Direct && self.edk.is_empty();
@@ -885,6 +920,17 @@ impl<'a> Reader<'a> {
                 String::from(
                     "hex content with a plugin secret key: a server plugin (cipher-aes-) config \
                      under a client-side data ID; the SDKs cannot read it",
+                ),
+            );
+        }
+        if self.content.len() > plugin::MAX_CONTENT_LEN {
+            self.add(
+                Severity::Error,
+                "content-too-large",
+                format!(
+                    "stored content is {} characters; server plugin content is read up to {}",
+                    self.content.len(),
+                    plugin::MAX_CONTENT_LEN
                 ),
             );
         }
@@ -1056,10 +1102,12 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 #[cfg(feature = "getrandom")]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::{self, Format};
     use crate::kms::Keyring;
+    use alloc::borrow::ToOwned;
+    use alloc::string::ToString;
 
     fn keyring() -> Keyring {
         let mut k = Keyring::new();
@@ -1141,9 +1189,230 @@ mod tests {
         assert_eq!(r.key_origin, KeyOrigin::ServerPluginKey);
         assert!(r.is_healthy(), "{}", r.to_json());
         assert!(!r.to_json().contains("a=b"));
+        // Published without its key: the structure step, as for envelope configs.
+        let r = diagnose_with_keys(&Keys::default(), &id, &content, "");
+        assert_eq!(r.check.unwrap().failed_step, Some(Step::Structure));
         // doubleAes without the server secret: not checked, not a failure.
         let id = ConfigId::new("cipher-doubleAes-db", "g", "");
         let r = diagnose_with_keys(&Keys::default(), &id, &content, key);
         assert!(r.check.is_none() && r.findings.iter().any(|f| f.code == "not-checked"));
+    }
+
+    /// A key service that fails: every call, or (with `only`) the calls on one blob, as a
+    /// throttled or unreachable service does.
+    pub(crate) struct FaultyKms<'a> {
+        pub(crate) inner: &'a Keyring,
+        pub(crate) only: Option<String>,
+    }
+
+    impl Kms for FaultyKms<'_> {
+        fn generate_data_key(
+            &self,
+            key_id: &str,
+            spec: KeySpec,
+            context: &crate::kms::Context<'_>,
+        ) -> crate::Result<crate::kms::GeneratedDataKey> {
+            if self.only.is_none() {
+                return Err(Error::kms("Rejected.Throttling: QPS Limit Exceeded"));
+            }
+            self.inner.generate_data_key(key_id, spec, context)
+        }
+        fn encrypt(
+            &self,
+            key_id: &str,
+            plaintext: &[u8],
+            context: &crate::kms::Context<'_>,
+        ) -> crate::Result<String> {
+            if self.only.is_none() {
+                return Err(Error::kms("Rejected.Throttling: QPS Limit Exceeded"));
+            }
+            Kms::encrypt(self.inner, key_id, plaintext, context)
+        }
+        fn decrypt(
+            &self,
+            blob: &str,
+            context: &crate::kms::Context<'_>,
+        ) -> crate::Result<crate::SecretBytes> {
+            if self.only.as_deref().is_none_or(|b| b == blob) {
+                return Err(Error::kms("connection refused (127.0.0.1:1)"));
+            }
+            self.inner.decrypt(blob, context)
+        }
+    }
+
+    #[test]
+    fn injected_kms_faults_name_the_kms_step() {
+        let k = keyring();
+        let faulty = FaultyKms {
+            inner: &k,
+            only: None,
+        };
+        let keys = Keys {
+            kms: Some(&faulty),
+            plugin_server_secret: None,
+        };
+        for data_id in ["cipher-kms-aes-256-a", "cipher-kms-aes-128-a", "cipher-a"] {
+            for format in [Format::Nacos, Format::V1] {
+                let id = ConfigId::new(data_id, "g", "t");
+                let s = config::encrypt(&k, &id, "x=1", "k", format).unwrap();
+                let r = diagnose_with_keys(&keys, &id, &s.content, &s.encrypted_data_key);
+                let check = r.check.as_ref().unwrap();
+                assert_eq!(check.failed_step, Some(Step::Kms), "{}", r.to_json());
+                assert_eq!(check.error_kind, Some(ErrorKind::Kms));
+                assert!(
+                    check.message.contains("connection refused"),
+                    "{}",
+                    check.message
+                );
+                assert!(check.message.contains("check endpoint, credentials"));
+                assert!(!r.is_healthy());
+                // The static reading is untouched by the fault.
+                assert_eq!(r.format.as_str(), format.as_str());
+                let json = r.to_json();
+                assert!(json.contains("\"failedStep\":\"kms\""), "{json}");
+                assert!(!json.contains("x=1"));
+            }
+        }
+    }
+
+    #[test]
+    fn key_origin_kinds_from_the_key_services_blob_layouts() {
+        let k = keyring();
+        let version = k.primary_version("k").unwrap().to_owned();
+        let raw = |blob: &str| b64::decode_std(blob, "blob").unwrap();
+        // The local keyring's own data keys: version id ‖ iv ‖ raw key ‖ tag.
+        for (data_id, spec) in [
+            ("cipher-kms-aes-256-a", KeySpec::Aes256),
+            ("cipher-kms-aes-128-a", KeySpec::Aes128),
+        ] {
+            let id = ConfigId::new(data_id, "g", "");
+            let s = config::encrypt(&k, &id, "x=1", "k", Format::Nacos).unwrap();
+            let r = diagnose(&id, &s.content, &s.encrypted_data_key);
+            assert_eq!(
+                r.key_origin,
+                KeyOrigin::LocalKeyring {
+                    version_id: version.clone(),
+                    spec
+                }
+            );
+            assert!(r.to_json().contains(&format!(
+                "\"keyOrigin\":{{\"kind\":\"local-keyring\",\"versionId\":\"{version}\",\"dataKeySpec\":\"{spec}\"}}"
+            )));
+        }
+        // A KMS 3.0 instance (SPEC 5.2: GenerateDataKey is Encrypt(base64(fresh key)) in the
+        // same version id ‖ IV ‖ ciphertext ‖ tag layout): the wrapped data key is base64 text,
+        // 44 characters for AES-256, 24 for AES-128. Sealed for real under a key version.
+        for (len, spec) in [(32usize, KeySpec::Aes256), (16, KeySpec::Aes128)] {
+            let text = b64::encode_std(&[0x5a; 32][..len]);
+            let blob = Kms::encrypt(&k, "k", text.as_bytes(), &Default::default()).unwrap();
+            assert_eq!(raw(&blob).len(), 36 + 12 + text.len() + 16);
+            let origin = KeyOrigin::of_blob(&blob);
+            assert_eq!(
+                origin,
+                KeyOrigin::KmsInstance {
+                    version_id: version.clone(),
+                    spec
+                }
+            );
+            assert_eq!(origin.as_str(), "kms-instance");
+            // Under a data ID of the other size: the mismatch is found without a key.
+            let other = if spec == KeySpec::Aes256 {
+                "cipher-kms-aes-128-a"
+            } else {
+                "cipher-kms-aes-256-a"
+            };
+            let id = ConfigId::new(other, "g", "");
+            let content = b64::encode_std(&[0u8; 16]);
+            let r = diagnose(&id, &content, &blob);
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.code == "data-key-size-mismatch")
+            );
+        }
+        // A direct config's blob: a version id over a payload that is no data key.
+        let id = ConfigId::new("cipher-a", "g", "");
+        let s = config::encrypt(&k, &id, "password=s3cret", "k", Format::Nacos).unwrap();
+        let r = diagnose(&id, &s.content, "");
+        assert_eq!(
+            r.key_origin,
+            KeyOrigin::VersionIdBlob {
+                version_id: version.clone()
+            }
+        );
+        assert_eq!(r.key_origin.as_str(), "version-id-blob");
+        assert!(r.findings.iter().any(|f| f.code == "key-version"
+            && f.message.contains(&version)
+            && f.message.contains("version-id-blob")));
+        // The same in v1: the blob after the marker.
+        let s = config::encrypt(&k, &id, "password=s3cret", "k", Format::V1).unwrap();
+        assert_eq!(
+            diagnose(&id, &s.content, "").key_origin.as_str(),
+            "version-id-blob"
+        );
+        // AWS KMS: a ciphertext blob starts with its fixed header (version 1, 0x02 0x02 0x00,
+        // "AQICAH..." in base64) before the key ARN reference and the wrapped key.
+        let mut aws = alloc::vec![1u8, 2, 2, 0, 0x78];
+        aws.extend((0u8..179).map(|i| i.wrapping_mul(37)));
+        let aws = b64::encode_std(&aws);
+        assert!(aws.starts_with("AQICAH"));
+        let id = ConfigId::new("cipher-kms-aes-256-a", "g", "");
+        let r = diagnose(&id, &b64::encode_std(&[0u8; 16]), &aws);
+        assert_eq!(r.key_origin, KeyOrigin::AwsKms);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.code == "key-origin" && f.message.contains("aws-kms"))
+        );
+        assert!(r.to_json().contains("\"keyOrigin\":{\"kind\":\"aws-kms\"}"));
+        // Base64 with no version id at its start: the OpenAPI (Shared KMS) or another service.
+        let other: Vec<u8> = (0u8..96).map(|i| 0x80 | i).collect();
+        let other = b64::encode_std(&other);
+        let r = diagnose(&id, &b64::encode_std(&[0u8; 16]), &other);
+        assert_eq!(r.key_origin, KeyOrigin::OpenApiOrOther);
+        assert_eq!(r.key_origin.as_str(), "openapi-or-other");
+        // Not base64 at all, and none.
+        assert_eq!(KeyOrigin::of_blob("not base64!").as_str(), "unreadable");
+        assert_eq!(KeyOrigin::of_blob("").as_str(), "none");
+    }
+
+    #[test]
+    fn python_reads_a_hyphenless_data_id_as_envelope_only_with_a_key() {
+        let k = keyring();
+        let id = ConfigId::new("cipher-kms-aes-256-a", "g", "");
+        let s = config::encrypt(&k, &id, "x=1", "k", Format::Nacos).unwrap();
+        let id = ConfigId::new("cipher-kms-aes-256a", "g", "");
+        let with_key = diagnose(&id, &s.content, &s.encrypted_data_key);
+        assert_eq!(
+            with_key.schemes.python,
+            SchemeView::Envelope(KeySpec::Aes256)
+        );
+        assert_eq!(with_key.schemes.java, SchemeView::Direct);
+        let without = diagnose(&id, &s.content, "");
+        assert_eq!(without.schemes.python, SchemeView::Direct);
+        assert_eq!(without.schemes.go, SchemeView::Envelope(KeySpec::Aes256));
+        assert!(without.to_json().contains("\"python\":\"direct\""));
+    }
+
+    #[test]
+    fn server_plugin_content_over_the_limit_is_found_without_a_key() {
+        let key = "MDAwMTAyMDMwNDA1MDYwNzA4MDkwYTBiMGMwZDBlMGY=";
+        let id = ConfigId::new("cipher-aes-db", "g", "");
+        let at_limit = "0".repeat(plugin::MAX_CONTENT_LEN);
+        let r = diagnose(&id, &at_limit, key);
+        assert!(!r.findings.iter().any(|f| f.code == "content-too-large"));
+        let over = "0".repeat(plugin::MAX_CONTENT_LEN + 32);
+        let r = diagnose(&id, &over, key);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code == "content-too-large")
+            .unwrap();
+        assert_eq!(f.severity, Severity::Error);
+        assert!(f.message.contains(&plugin::MAX_CONTENT_LEN.to_string()));
+        assert!(!r.is_healthy());
+        // With the key the structure step refuses it too.
+        let r = diagnose_with_keys(&Keys::default(), &id, &over, key);
+        assert_eq!(r.check.unwrap().failed_step, Some(Step::Structure));
     }
 }

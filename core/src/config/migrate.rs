@@ -185,7 +185,10 @@ pub enum Outcome {
         /// The data ID before, when it changed.
         renamed_from: Option<String>,
     },
-    /// Already in the target form (the target opens it and the source does not): left as is.
+    /// Already in the target form: left as is. The entry keeps its data ID, is in the target
+    /// format and opens with the target, and either the target says its blob is under the
+    /// current version of the target key ([`Kms::is_current_version`]), or the target cannot
+    /// tell and the source (another KMS) does not open it.
     AlreadyMigrated,
     /// Failed at `step`; the rest of the stream goes on.
     Failed {
@@ -245,6 +248,15 @@ fn stored_format(id: &ConfigId<'_>, content: &str, edk: &str) -> StoredFormat {
     }
 }
 
+/// The KMS blob of a stored client-side config: its `encryptedDataKey` (envelope), else the
+/// content after any `v1` marker (direct).
+fn key_blob<'a>(data_id: &str, content: &'a str, edk: &'a str) -> Option<&'a str> {
+    match Scheme::for_decrypt(data_id, edk).ok()? {
+        Scheme::Envelope(_) => Some(edk),
+        Scheme::Direct => Some(content.strip_prefix("nc1:").unwrap_or(content)),
+    }
+}
+
 fn context<'a>(id: &ConfigId<'a>, format: Format) -> Context<'a> {
     match format {
         Format::Nacos => Context::new(),
@@ -282,13 +294,20 @@ fn migrate_inner(plan: &Plan<'_>, entry: &StoredConfig) -> Result<Outcome, (Step
         _ => Format::Nacos,
     });
 
-    // Resumable: an entry the target opens and the source does not is already migrated. When
-    // the source is the target (a rotation within one key service) that never holds: no check.
+    // Resumable: an entry already in the target form is left as is. It must keep its data ID
+    // (so its scheme), be in the target format (never a plugin config) and open with the
+    // target. Then:
+    // - if the target tells from the blob whether it is under the current version of the target
+    //   key (`Kms::is_current_version`; the local keyring does), that decides. A rotation
+    //   inside one key service and a run over a plugin->KMS run's own output skip exactly the
+    //   entries already moved, whether or not the source is the target;
+    // - if it cannot tell, the entry counts as migrated only when the source does not open it;
+    //   when the source is the target (same object) that never holds and every entry is
+    //   migrated again (correct, not skipped).
     let same_kms = plan
         .source
         .is_some_and(|s| core::ptr::addr_eq(s as *const dyn Kms, plan.target as *const dyn Kms));
-    let in_target_form = !same_kms
-        && new_data_id == entry.data_id
+    let in_target_form = new_data_id == entry.data_id
         && source_format != StoredFormat::ServerPlugin
         && Format::of_content(&entry.content) == target_format;
     let open_source = || {
@@ -300,25 +319,42 @@ fn migrate_inner(plan: &Plan<'_>, entry: &StoredConfig) -> Result<Outcome, (Step
             source_format,
         )
     };
-    // The source's plaintext when the check already opened it (rekey reuses it).
+    // The plaintext when the check already opened it (rekey reuses it).
     let mut opened = None;
+    // The KMS that opens the entry: the source, or the target for an entry under an older
+    // version of the target key that the source cannot open (a resumed run after a rotation).
+    let mut source_kms = plan.source;
     if in_target_form {
+        let current = key_blob(&entry.data_id, &entry.content, &entry.encrypted_data_key)
+            .and_then(|blob| plan.target.is_current_version(plan.key_id, blob));
         let target_keys = Keys {
             kms: Some(plan.target),
             plugin_server_secret: None,
         };
-        let target_opens = doctor::open(
-            &target_keys,
-            &id,
-            &entry.content,
-            &entry.encrypted_data_key,
-            source_format,
-        )
-        .is_ok();
-        if target_opens {
-            match open_source() {
-                Err(_) => return Ok(Outcome::AlreadyMigrated),
-                Ok(plain) => opened = Some(plain),
+        let by_target = || {
+            doctor::open(
+                &target_keys,
+                &id,
+                &entry.content,
+                &entry.encrypted_data_key,
+                source_format,
+            )
+        };
+        match current {
+            Some(true) if by_target().is_ok() => return Ok(Outcome::AlreadyMigrated),
+            Some(true) => {}
+            _ if same_kms => {}
+            _ => {
+                if let Ok(plain) = by_target() {
+                    match open_source() {
+                        Ok(from_source) => opened = Some(from_source),
+                        Err(_) if current.is_none() => return Ok(Outcome::AlreadyMigrated),
+                        Err(_) => {
+                            opened = Some(plain);
+                            source_kms = Some(plan.target);
+                        }
+                    }
+                }
             }
         }
     }
@@ -326,6 +362,7 @@ fn migrate_inner(plan: &Plan<'_>, entry: &StoredConfig) -> Result<Outcome, (Step
     let migrated = match plan.mode {
         Mode::Rewrap => rewrap(
             plan,
+            source_kms,
             entry,
             source_format,
             &new_id,
@@ -388,6 +425,7 @@ fn encrypt(
 
 fn rewrap(
     plan: &Plan<'_>,
+    source: Option<&(dyn Kms + Sync)>,
     entry: &StoredConfig,
     source_format: StoredFormat,
     new_id: &ConfigId<'_>,
@@ -416,7 +454,7 @@ fn rewrap(
             },
         ));
     }
-    let Some(source) = plan.source else {
+    let Some(source) = source else {
         return Err((
             Step::Kms,
             Error::InvalidArgument {
@@ -593,6 +631,7 @@ mod tests {
     use super::*;
     use crate::config;
     use crate::kms::Keyring;
+    use alloc::string::ToString;
 
     fn ring(ids: &[&str]) -> Keyring {
         let mut k = Keyring::new();
@@ -701,5 +740,258 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// The `aes` plugin's key for bytes 00..0f, the server's `nacos.encrypt` secret for bytes
+    /// 10..1f, that key wrapped with it (`doubleAes`) and `password=s3cret` under the key: made
+    /// with Python `cryptography` following ServerAesEncryptionPluginService (AES-CBC, IV = the
+    /// first 16 hex characters of the key text, PKCS#7, hex output).
+    const PLUGIN_KEY: &str = "MDAwMTAyMDMwNDA1MDYwNzA4MDkwYTBiMGMwZDBlMGY=";
+    const SERVER_SECRET: &str = "MTAxMTEyMTMxNDE1MTYxNzE4MTkxYTFiMWMxZDFlMWY=";
+    const WRAPPED_KEY: &str = "fd0c164bfe7fb50e9e7ff12e2f2fdd19955892c6091543f68a77dcb77d86977bd974fe0db29c41e7520e48eba93a8f60";
+    const PLUGIN_CONTENT: &str = "8e27654221ff9ad8f82f4a6dfcf9ed34";
+
+    fn opens(k: &Keyring, m: &StoredConfig) -> String {
+        String::from(
+            config::decrypt(k, &m.id(), &m.content, &m.encrypted_data_key)
+                .unwrap()
+                .as_str(),
+        )
+    }
+
+    #[test]
+    fn double_aes_plugin_configs_move_to_kms_with_the_server_secret() {
+        let new = ring(&["new"]);
+        let id = ConfigId::new("cipher-doubleAes-db.properties", "g", "prod");
+        let e = StoredConfig::new(&id, PLUGIN_CONTENT, WRAPPED_KEY);
+        for (scheme, data_id) in [
+            (
+                TargetScheme::Envelope(KeySpec::Aes256),
+                "cipher-kms-aes-256-db.properties",
+            ),
+            (
+                TargetScheme::Envelope(KeySpec::Aes128),
+                "cipher-kms-aes-128-db.properties",
+            ),
+            (TargetScheme::Direct, "cipher-db.properties"),
+        ] {
+            for format in [Format::Nacos, Format::V1] {
+                let mut plan = Plan::new(None, &new, "new", Mode::Rekey);
+                plan.scheme = scheme;
+                plan.format = Some(format);
+                // Without the server secret the wrapped key cannot be opened.
+                let Outcome::Failed { step, .. } = migrate_one(&plan, &e) else {
+                    panic!("migrated without the server secret")
+                };
+                assert_eq!(step, Step::KeyNotFound);
+                // The wrong server secret: the unwrapped key is garbage (padding).
+                plan.plugin_server_secret = Some(PLUGIN_KEY);
+                assert!(matches!(
+                    migrate_one(&plan, &e),
+                    Outcome::Failed {
+                        step: Step::WrongKey | Step::Utf8 | Step::Structure,
+                        ..
+                    }
+                ));
+                plan.plugin_server_secret = Some(SERVER_SECRET);
+                let Outcome::Migrated {
+                    config: m,
+                    renamed_from,
+                } = migrate_one(&plan, &e)
+                else {
+                    panic!("{data_id}")
+                };
+                assert_eq!(m.data_id, data_id);
+                assert_eq!(
+                    renamed_from.as_deref(),
+                    Some("cipher-doubleAes-db.properties")
+                );
+                assert_eq!((m.group.as_str(), m.tenant.as_str()), ("g", "prod"));
+                assert_eq!(Format::of_content(&m.content), format);
+                assert_eq!(opens(&new, &m), "password=s3cret");
+                // The output fed back in is skipped.
+                assert_eq!(migrate_one(&plan, &m), Outcome::AlreadyMigrated);
+            }
+        }
+        // rewrap keeps a data key, and a plugin config has none for a KMS.
+        let mut plan = Plan::new(None, &new, "new", Mode::Rewrap);
+        plan.scheme = TargetScheme::Envelope(KeySpec::Aes256);
+        plan.plugin_server_secret = Some(SERVER_SECRET);
+        assert!(matches!(
+            migrate_one(&plan, &e),
+            Outcome::Failed {
+                step: Step::Scheme,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn plugin_to_kms_resumes_when_source_and_target_are_one_kms() {
+        // As the CLI runs it without --from-*: the source is the target.
+        let k = ring(&["alias/k"]);
+        let plugin = StoredConfig::new(
+            &ConfigId::new("cipher-aes-db", "g", ""),
+            PLUGIN_CONTENT,
+            PLUGIN_KEY,
+        );
+        let id = ConfigId::new("cipher-kms-aes-256-done", "g", "");
+        let s = config::encrypt(&k, &id, "moved=earlier", "alias/k", Format::Nacos).unwrap();
+        let done = StoredConfig::new(&id, &s.content, &s.encrypted_data_key);
+        let mut plan = Plan::new(Some(&k), &k, "alias/k", Mode::Rekey);
+        plan.scheme = TargetScheme::Envelope(KeySpec::Aes256);
+        let first = migrate_all(&plan, &[plugin, done.clone()], 1, &|_| {});
+        let Outcome::Migrated { config: moved, .. } = &first[0] else {
+            panic!("{:?}", first[0])
+        };
+        assert_eq!(opens(&k, moved), "password=s3cret");
+        assert_eq!(first[1], Outcome::AlreadyMigrated);
+        // A second run over the output skips everything.
+        let second = migrate_all(&plan, &[moved.clone(), done], 2, &|_| {});
+        assert!(
+            second.iter().all(|o| *o == Outcome::AlreadyMigrated),
+            "{second:?}"
+        );
+        // Another target format or key id is not the target form.
+        plan.format = Some(Format::V1);
+        assert!(matches!(
+            migrate_one(&plan, moved),
+            Outcome::Migrated { .. }
+        ));
+    }
+
+    #[test]
+    fn rotation_inside_one_keyring_migrates_old_versions_and_skips_current_ones() {
+        let mut k = ring(&["alias/k", "alias/other"]);
+        let mut entries = Vec::new();
+        for data_id in ["cipher-kms-aes-256-a", "cipher-kms-aes-128-b", "cipher-c"] {
+            for format in [Format::Nacos, Format::V1] {
+                let id = ConfigId::new(data_id, "g", "t");
+                let s = config::encrypt(&k, &id, data_id, "alias/k", format).unwrap();
+                entries.push(StoredConfig::new(&id, &s.content, &s.encrypted_data_key));
+            }
+        }
+        let old_version = String::from(k.primary_version("alias/k").unwrap());
+        k.rotate("alias/k").unwrap();
+        let new_version = String::from(k.primary_version("alias/k").unwrap());
+        // One entry already under the new version (a run that stopped half way).
+        let id = ConfigId::new("cipher-kms-aes-256-new", "g", "t");
+        let s = config::encrypt(&k, &id, "fresh", "alias/k", Format::Nacos).unwrap();
+        entries.push(StoredConfig::new(&id, &s.content, &s.encrypted_data_key));
+        // One under another key of the same keyring: moved onto alias/k.
+        let id = ConfigId::new("cipher-kms-aes-128-o", "g", "t");
+        let s = config::encrypt(&k, &id, "other", "alias/other", Format::Nacos).unwrap();
+        entries.push(StoredConfig::new(&id, &s.content, &s.encrypted_data_key));
+
+        for mode in [Mode::Rekey, Mode::Rewrap] {
+            let plan = Plan::new(Some(&k), &k, "alias/k", mode);
+            let out = migrate_all(&plan, &entries, 3, &|_| {});
+            let mut output = Vec::new();
+            for (i, (o, e)) in out.iter().zip(&entries).enumerate() {
+                match o {
+                    Outcome::AlreadyMigrated => {
+                        assert_eq!(i, 6, "{mode:?}: only the entry under the new version");
+                        output.push(e.clone());
+                    }
+                    Outcome::Migrated { config: m, .. } => {
+                        assert_eq!(opens(&k, m), opens(&k, e));
+                        let blob = key_blob(&m.data_id, &m.content, &m.encrypted_data_key).unwrap();
+                        let raw = crate::b64::decode_std(blob, "blob").unwrap();
+                        assert_eq!(&raw[..36], new_version.as_bytes());
+                        assert_ne!(&raw[..36], old_version.as_bytes());
+                        output.push(m.clone());
+                    }
+                    Outcome::Failed { step, error } => {
+                        // rewrap: the direct scheme has no data key to keep.
+                        assert!(
+                            mode == Mode::Rewrap && e.data_id == "cipher-c",
+                            "{step:?} {error}"
+                        );
+                        output.push(e.clone());
+                    }
+                }
+            }
+            // A second run over the output: everything in the target form is skipped.
+            let again = migrate_all(&plan, &output, 2, &|_| {});
+            for (o, e) in again.iter().zip(&output) {
+                if mode == Mode::Rewrap && e.data_id == "cipher-c" {
+                    continue;
+                }
+                assert_eq!(*o, Outcome::AlreadyMigrated, "{mode:?} {}", e.data_id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_after_the_target_rotated_reopens_with_the_target() {
+        let old = ring(&["old"]);
+        let mut new = ring(&["new"]);
+        let id = ConfigId::new("cipher-kms-aes-256-a", "g", "");
+        let s = config::encrypt(&old, &id, "x=1", "old", Format::V1).unwrap();
+        let e = StoredConfig::new(&id, &s.content, &s.encrypted_data_key);
+        let plan = Plan::new(Some(&old), &new, "new", Mode::Rekey);
+        let Outcome::Migrated { config: m, .. } = migrate_one(&plan, &e) else {
+            panic!()
+        };
+        new.rotate("new").unwrap();
+        for mode in [Mode::Rekey, Mode::Rewrap] {
+            let plan = Plan::new(Some(&old), &new, "new", mode);
+            let Outcome::Migrated { config: again, .. } = migrate_one(&plan, &m) else {
+                panic!("{mode:?}")
+            };
+            assert_eq!(opens(&new, &again), "x=1");
+            assert_eq!(migrate_one(&plan, &again), Outcome::AlreadyMigrated);
+        }
+    }
+
+    #[test]
+    fn an_injected_kms_fault_fails_its_entry_and_the_rest_go_on() {
+        use crate::config::doctor::tests::FaultyKms;
+        let old = ring(&["old"]);
+        let new = ring(&["new"]);
+        let entries: Vec<StoredConfig> = (0..40)
+            .map(|i| {
+                let data_id = alloc::format!("cipher-kms-aes-256-{i}");
+                let id = ConfigId::new(&data_id, "g", "");
+                let s = config::encrypt(&old, &id, "v", "old", Format::Nacos).unwrap();
+                StoredConfig::new(&id, &s.content, &s.encrypted_data_key)
+            })
+            .collect();
+        // The source fails on entry 17 only (a throttled call); every other entry moves.
+        let source = FaultyKms {
+            inner: &old,
+            only: Some(entries[17].encrypted_data_key.clone()),
+        };
+        for mode in [Mode::Rekey, Mode::Rewrap] {
+            let plan = Plan::new(Some(&source), &new, "new", mode);
+            let out = migrate_all(&plan, &entries, 4, &|_| {});
+            for (i, o) in out.iter().enumerate() {
+                if i == 17 {
+                    let Outcome::Failed { step, error } = o else {
+                        panic!("{o:?}")
+                    };
+                    assert_eq!(*step, Step::Kms);
+                    assert_eq!(error.kind(), crate::ErrorKind::Kms);
+                    assert!(error.to_string().contains("connection refused"));
+                } else {
+                    assert!(matches!(o, Outcome::Migrated { .. }), "{i}: {o:?}");
+                }
+            }
+        }
+        // A target that fails on every call: each entry fails at step kms, none is lost.
+        let target = FaultyKms {
+            inner: &new,
+            only: None,
+        };
+        let plan = Plan::new(Some(&old), &target, "new", Mode::Rekey);
+        let out = migrate_all(&plan, &entries, 4, &|_| {});
+        assert_eq!(out.len(), 40);
+        assert!(out.iter().all(|o| matches!(
+            o,
+            Outcome::Failed {
+                step: Step::Kms,
+                ..
+            }
+        )));
     }
 }

@@ -374,6 +374,19 @@ impl Keyring {
     fn find_version(&self, version_id: &str) -> Option<&KeyVersion> {
         self.versions.iter().find(|v| v.version_id == version_id)
     }
+
+    /// `true` if `blob` starts with the version id of `key_id`'s primary version (the answer of
+    /// [`Kms::is_current_version`]: a blob of another layout, or of a key id this keyring does
+    /// not hold, is not under the current version).
+    pub(crate) fn blob_is_primary(&self, key_id: &str, blob: &str) -> bool {
+        let Some(primary) = self.primary(key_id) else {
+            return false;
+        };
+        blob.as_bytes()
+            .get(..VERSION_ID_CHARS)
+            .and_then(|head| b64::decode_std_array::<VERSION_ID_LEN>(head, "ciphertext blob").ok())
+            .is_some_and(|id| id == primary.version_id.as_bytes())
+    }
 }
 
 #[cfg(feature = "getrandom")]
@@ -393,6 +406,10 @@ impl Kms for Keyring {
 
     fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
         Keyring::decrypt(self, ciphertext_blob, context)
+    }
+
+    fn is_current_version(&self, key_id: &str, ciphertext_blob: &str) -> Option<bool> {
+        Some(self.blob_is_primary(key_id, ciphertext_blob))
     }
 }
 
@@ -433,6 +450,10 @@ impl<R: CryptoRng> Kms for KeyringWithRng<'_, R> {
 
     fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
         self.keyring.decrypt(ciphertext_blob, context)
+    }
+
+    fn is_current_version(&self, key_id: &str, ciphertext_blob: &str) -> Option<bool> {
+        Some(self.keyring.blob_is_primary(key_id, ciphertext_blob))
     }
 }
 

@@ -228,6 +228,12 @@ mod kms {
         fn decrypt(&self, ciphertext_blob: &str, context: &Context<'_>) -> Result<SecretBytes> {
             self.with_retry(|k| Kms::decrypt(k, ciphertext_blob, context))
         }
+
+        fn is_current_version(&self, key_id: &str, ciphertext_blob: &str) -> Option<bool> {
+            // The primary as of now: a rotation by another process counts.
+            self.refresh_if_due();
+            Some(self.keyring().blob_is_primary(key_id, ciphertext_blob))
+        }
     }
 }
 

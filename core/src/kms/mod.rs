@@ -358,6 +358,34 @@ pub trait Kms {
     ) -> Result<String> {
         self.encrypt(key_id, key.as_bytes(), context)
     }
+
+    /// Whether `ciphertext_blob` (an `encryptedDataKey`, or a direct config's blob) was made
+    /// under the **current** version of the master key `key_id`, as far as the blob and what
+    /// this KMS already knows tell, without a call to a service: `Some(true)` or `Some(false)`
+    /// when it can tell, `None` when it cannot (the default).
+    ///
+    /// `migrate` uses it to skip entries already in the target form when the source and the
+    /// target are the same key service (a rotation): an entry is skipped only on `Some(true)`.
+    /// The local keyring answers from the version id at the start of its blobs (SPEC 2.4): the
+    /// key id's primary (last) version is the current one.
+    ///
+    /// ```
+    /// use nacoscrypt_core::kms::{Context, Keyring, Kms};
+    ///
+    /// let mut k = Keyring::new();
+    /// k.add_new_key("alias/a")?;
+    /// let old = k.encrypt("alias/a", b"secret", &Context::new())?;
+    /// assert_eq!(k.is_current_version("alias/a", &old), Some(true));
+    /// k.rotate("alias/a")?;
+    /// assert_eq!(k.is_current_version("alias/a", &old), Some(false));
+    /// let new = k.encrypt("alias/a", b"secret", &Context::new())?;
+    /// assert_eq!(k.is_current_version("alias/a", &new), Some(true));
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    fn is_current_version(&self, key_id: &str, ciphertext_blob: &str) -> Option<bool> {
+        let _ = (key_id, ciphertext_blob);
+        None
+    }
 }
 
 /// `Kms` for pointers to a `Kms`: every method forwards to the pointee, so a `&K`, `Box<K>` or
@@ -399,6 +427,9 @@ macro_rules! forward_kms {
                 context: &Context<'_>,
             ) -> Result<String> {
                 (**self).encrypt_data_key(key_id, key, context)
+            }
+            fn is_current_version(&self, key_id: &str, ciphertext_blob: &str) -> Option<bool> {
+                (**self).is_current_version(key_id, ciphertext_blob)
             }
         }
     )+};

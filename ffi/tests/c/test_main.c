@@ -3,7 +3,9 @@
  * every error path reachable from C. Linked once against the shared library and once against
  * the static one; run under AddressSanitizer + UBSan with leak detection.
  *
- * Build: see scripts/test-ffi.sh. Needs `vectors.h` (gen_vectors.py) on the include path. */
+ * Build: see scripts/test-ffi.sh. Needs `vectors.h` (gen_vectors.py) and `plugin_corpus.h`
+ * (gen_plugin_corpus.py: server plugin configs made by Python `cryptography`) on the include
+ * path. */
 #define _XOPEN_SOURCE 700
 
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "nacoscrypt.h"
+#include "plugin_corpus.h"
 #include "test_util.h"
 #include "vectors.h"
 
@@ -1772,6 +1775,315 @@ static void test_doctor_and_migrate(void) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* doctor and migrate over a generated corpus (issue 16)                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/* `true` if `report` names one of the `|`-separated steps as the first failing one. */
+static int names_step(const char *report, const char *steps) {
+  char needle[96];
+  const char *p = steps;
+  while (*p != '\0') {
+    size_t n = strcspn(p, "|");
+    snprintf(needle, sizeof needle, "\"failedStep\":\"%.*s\"", (int)n, p);
+    if (strstr(report, needle) != NULL) return 1;
+    p += n + (p[n] == '|');
+  }
+  return 0;
+}
+
+/* `true` if `message` starts with "step X: " for one of the `|`-separated steps X. */
+static int starts_with_step(const char *message, const char *steps) {
+  char prefix[96];
+  const char *p = steps;
+  while (*p != '\0') {
+    size_t n = strcspn(p, "|");
+    snprintf(prefix, sizeof prefix, "step %.*s: ", (int)n, p);
+    if (strncmp(message, prefix, strlen(prefix)) == 0) return 1;
+    p += n + (p[n] == '|');
+  }
+  return 0;
+}
+
+/* Diagnoses and checks the outcome: `steps` NULL for a config that decrypts (or, with neither
+ * kms nor secret, a healthy static reading), else the first failing step (alternatives with |). */
+static void doctor_expect(const nacoscrypt_kms *kms, const char *secret,
+                          const nacoscrypt_config_id *id, const char *content, const char *edk,
+                          const char *steps) {
+  char *report = NULL;
+  size_t len = 0;
+  bool healthy = false;
+  int ok;
+  CHECK_OK(nacoscrypt_config_doctor(kms, secret, id, content, strlen(content), edk, &report, &len,
+                                    &healthy));
+  if (report == NULL) return;
+  if (steps == NULL) {
+    ok = healthy && (kms == NULL && secret == NULL ? strstr(report, "\"check\"") == NULL
+                                                   : strstr(report, "\"check\":{\"ok\":true") != NULL);
+  } else {
+    ok = !healthy && names_step(report, steps);
+  }
+  CHECK(ok);
+  if (!ok) fprintf(stderr, "  %s: want %s: %s\n", id->data_id, steps ? steps : "healthy", report);
+  nacoscrypt_string_free(report);
+}
+
+/* Migrates one entry: `fail_step` NULL for success (the status is returned), else the step the
+ * error message must start with (alternatives with |). */
+static uint32_t migrate_expect(const nacoscrypt_migrate_plan *plan, const nacoscrypt_config_id *id,
+                               const char *content, const char *edk, const char *fail_step,
+                               char **d, char **c, char **e) {
+  uint32_t status = 99;
+  nacoscrypt_result rc;
+  *d = *c = *e = NULL;
+  rc = nacoscrypt_config_migrate(plan, id, content, strlen(content), edk, &status, d, c, e);
+  if (fail_step == NULL) {
+    CHECK(rc == NACOSCRYPT_RESULT_OK);
+    if (rc != NACOSCRYPT_RESULT_OK) fprintf(stderr, "  %s: %s\n", id->data_id, last_message());
+    return status;
+  }
+  CHECK(rc != NACOSCRYPT_RESULT_OK && starts_with_step(last_message(), fail_step));
+  if (rc == NACOSCRYPT_RESULT_OK || !starts_with_step(last_message(), fail_step)) {
+    fprintf(stderr, "  %s: want step %s: %s\n", id->data_id, fail_step, last_message());
+  }
+  CHECK(*d == NULL && *c == NULL && *e == NULL);
+  return status;
+}
+
+static void free3(char *d, char *c, char *e) {
+  nacoscrypt_string_free(d);
+  nacoscrypt_string_free(c);
+  nacoscrypt_string_free(e);
+}
+
+/* Every scheme in both formats, the server plugin's aes and doubleAes configs made by Python
+ * `cryptography` at test time (plugin_corpus.h), missing and swapped encryptedDataKeys, a
+ * deleted key and injected KMS faults: doctor's first failing step and migrate's result for
+ * each, and reruns over the output (also with source = target) that skip. */
+static void test_doctor_corpus(void) {
+  static const char *const DATA_IDS[3] = {"cipher-kms-aes-256-db.yaml",
+                                          "cipher-kms-aes-128-app.json", "cipher-token.txt"};
+  static const uint32_t FORMATS[2] = {NACOSCRYPT_FORMAT_NACOS, NACOSCRYPT_FORMAT_V1};
+  static const uint32_t TO_FORMATS[3] = {NACOSCRYPT_FORMAT_KEEP, NACOSCRYPT_FORMAT_NACOS,
+                                         NACOSCRYPT_FORMAT_V1};
+  static const uint32_t SCHEMES[3] = {NACOSCRYPT_SCHEME_KMS_AES_256, NACOSCRYPT_SCHEME_KMS_AES_128,
+                                      NACOSCRYPT_SCHEME_DIRECT};
+  static const char *const SCHEME_PREFIX[3] = {"cipher-kms-aes-256-", "cipher-kms-aes-128-",
+                                               "cipher-"};
+  static const uint8_t CB_KEY[32] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7, 6, 5, 4,
+                                     3, 2, 1, 0, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8};
+  nacoscrypt_keyring *old_k = parse_keyring(OLD_KEYRING, strlen(OLD_KEYRING));
+  nacoscrypt_keyring *new_k = parse_keyring(NEW_KEYRING, strlen(NEW_KEYRING));
+  nacoscrypt_kms *old_kms = kms_of(old_k), *new_kms = kms_of(new_k), *failing, *flaky;
+  char *content[3][2], *edk[3][2], *other_c = NULL, *other_e = NULL, *d, *c, *e, *d2, *c2, *e2;
+  char plain[3][2][64];
+  nacoscrypt_config_id ids[3];
+  nacoscrypt_migrate_plan plan;
+  test_kms fault, cb;
+  size_t n = 0, i, f, m, t, p;
+
+  memset(&fault, 0, sizeof fault);
+  fault.fail_code = 7;
+  fault.fail_message = "Rejected.Throttling: QPS Limit Exceeded";
+  failing = callback_kms(&fault);
+
+  /* The client-side corpus, written with the old keyring. */
+  for (i = 0; i < 3; i++) {
+    ids[i].data_id = DATA_IDS[i];
+    ids[i].group = "G";
+    ids[i].tenant = "prod";
+    for (f = 0; f < 2; f++) {
+      snprintf(plain[i][f], sizeof plain[i][f], "value-%u-%u & <x>", (unsigned)i, (unsigned)f);
+      content[i][f] = edk[i][f] = NULL;
+      CHECK_OK(nacoscrypt_config_encrypt(old_kms, &ids[i], plain[i][f], strlen(plain[i][f]),
+                                         "alias/old", FORMATS[f], &content[i][f], &n,
+                                         &edk[i][f], NULL));
+    }
+  }
+  CHECK_OK(nacoscrypt_config_encrypt(old_kms, &ids[0], "another", 7, "alias/old",
+                                     NACOSCRYPT_FORMAT_NACOS, &other_c, &n, &other_e, NULL));
+
+  for (i = 0; i < 3; i++) {
+    for (f = 0; f < 2; f++) {
+      const nacoscrypt_config_id *id = &ids[i];
+      const char *cc = content[i][f], *ee = edk[i][f];
+      int envelope = i < 2;
+      doctor_expect(NULL, NULL, id, cc, ee, NULL);          /* static reading: healthy */
+      doctor_expect(old_kms, NULL, id, cc, ee, NULL);       /* decrypts */
+      doctor_expect(new_kms, NULL, id, cc, ee, "key-not-found"); /* the key was deleted */
+      doctor_expect(failing, NULL, id, cc, ee, "kms");      /* an injected fault */
+      if (envelope) doctor_expect(old_kms, NULL, id, cc, "", "structure"); /* missing key */
+
+      memset(&plan, 0, sizeof plan);
+      plan.source = old_kms;
+      plan.target = new_kms;
+      plan.key_id = "alias/new";
+      plan.scheme = NACOSCRYPT_SCHEME_KEEP;
+      for (m = 0; m < 2; m++) {
+        plan.mode = m == 0 ? NACOSCRYPT_MIGRATE_REWRAP : NACOSCRYPT_MIGRATE_REKEY;
+        for (t = 0; t < 3; t++) {
+          plan.format = TO_FORMATS[t];
+          plan.source = old_kms;
+          if (!envelope && plan.mode == NACOSCRYPT_MIGRATE_REWRAP) {
+            migrate_expect(&plan, id, cc, ee, "scheme", &d, &c, &e);
+            continue;
+          }
+          CHECK(migrate_expect(&plan, id, cc, ee, NULL, &d, &c, &e) == NACOSCRYPT_MIGRATE_MIGRATED);
+          if (c == NULL) continue;
+          CHECK_CSTR(d, id->data_id);
+          check_decrypts(new_kms, id, c, strlen(c), e, plain[i][f], strlen(plain[i][f]));
+          doctor_expect(new_kms, NULL, id, c, e, NULL);
+          doctor_expect(old_kms, NULL, id, c, e, "key-not-found");
+          if (plan.mode == NACOSCRYPT_MIGRATE_REWRAP && f == 0 && t != 2) CHECK_CSTR(c, cc);
+          /* Fed back in: already migrated; also with the target as the source. */
+          CHECK(migrate_expect(&plan, id, c, e, NULL, &d2, &c2, &e2) ==
+                NACOSCRYPT_MIGRATE_ALREADY_MIGRATED);
+          CHECK(d2 == NULL && c2 == NULL && e2 == NULL);
+          plan.source = new_kms;
+          CHECK(migrate_expect(&plan, id, c, e, NULL, &d2, &c2, &e2) ==
+                NACOSCRYPT_MIGRATE_ALREADY_MIGRATED);
+          free3(d, c, e);
+        }
+        plan.format = NACOSCRYPT_FORMAT_KEEP;
+        if (!envelope && plan.mode == NACOSCRYPT_MIGRATE_REWRAP) continue;
+        plan.source = new_kms; /* the deleted key */
+        migrate_expect(&plan, id, cc, ee, "key-not-found", &d, &c, &e);
+        plan.source = failing; /* the source refuses */
+        migrate_expect(&plan, id, cc, ee, "kms", &d, &c, &e);
+        plan.source = old_kms;
+        plan.target = failing; /* the target refuses */
+        migrate_expect(&plan, id, cc, ee, "kms", &d, &c, &e);
+        plan.target = new_kms;
+        if (envelope) migrate_expect(&plan, id, cc, "", "structure", &d, &c, &e);
+      }
+    }
+  }
+
+  /* Swapped encryptedDataKeys: another size, and another config's key of the same size. */
+  memset(&plan, 0, sizeof plan);
+  plan.source = old_kms;
+  plan.target = new_kms;
+  plan.key_id = "alias/new";
+  plan.mode = NACOSCRYPT_MIGRATE_REKEY;
+  plan.format = NACOSCRYPT_FORMAT_KEEP;
+  doctor_expect(old_kms, NULL, &ids[0], content[0][0], edk[1][0], "data-key-length");
+  migrate_expect(&plan, &ids[0], content[0][0], edk[1][0], "data-key-length", &d, &c, &e);
+  doctor_expect(old_kms, NULL, &ids[0], content[0][0], other_e, "wrong-key|utf8");
+  migrate_expect(&plan, &ids[0], content[0][0], other_e, "wrong-key|utf8", &d, &c, &e);
+  doctor_expect(old_kms, NULL, &ids[0], content[0][1], edk[0][0], "wrong-key");
+  migrate_expect(&plan, &ids[0], content[0][1], edk[0][0], "wrong-key", &d, &c, &e);
+
+  /* A flaky target: refusing, then back (the run resumes), through the callback KMS. */
+  memset(&cb, 0, sizeof cb);
+  cb.key = CB_KEY;
+  cb.key_len = sizeof CB_KEY;
+  cb.key_blob = "Y2FsbGJhY2stZGF0YS1rZXktMjU2"; /* base64, as a service's blob is */
+  cb.fail_code = 503;
+  cb.fail_message = "ServiceUnavailableTemporary";
+  flaky = callback_kms(&cb);
+  plan.target = flaky;
+  plan.key_id = "alias/cb";
+  migrate_expect(&plan, &ids[0], content[0][0], edk[0][0], "kms", &d, &c, &e);
+  doctor_expect(flaky, NULL, &ids[0], content[0][0], edk[0][0], "kms");
+  cb.fail_code = 0;
+  CHECK(migrate_expect(&plan, &ids[0], content[0][0], edk[0][0], NULL, &d, &c, &e) ==
+        NACOSCRYPT_MIGRATE_MIGRATED);
+  if (c != NULL) {
+    CHECK_CSTR(e, "Y2FsbGJhY2stZGF0YS1rZXktMjU2");
+    check_decrypts(flaky, &ids[0], c, strlen(c), e, plain[0][0], strlen(plain[0][0]));
+    doctor_expect(flaky, NULL, &ids[0], c, e, NULL);
+  }
+  free3(d, c, e);
+
+  /* The server plugin's configs, made by `cryptography`, onto the new keyring. */
+  for (p = 0; p < GEN_PLUGIN_N; p++) {
+    const gen_plugin_case *pc = &GEN_PLUGIN_CASES[p];
+    nacoscrypt_config_id id = {pc->data_id, "G", ""};
+    int dbl = strncmp(pc->data_id, "cipher-doubleAes-", 17) == 0;
+    char *report = NULL;
+    size_t len = 0;
+    bool healthy = false;
+    CHECK_OK(nacoscrypt_config_doctor(NULL, NULL, &id, pc->content, strlen(pc->content), pc->edk,
+                                      &report, &len, &healthy));
+    CHECK(healthy && report != NULL && strstr(report, "\"format\":\"server-plugin\"") != NULL);
+    CHECK(dbl || strstr(report, "\"kind\":\"server-plugin-key\"") != NULL);
+    nacoscrypt_string_free(report);
+    doctor_expect(NULL, GEN_PLUGIN_SERVER_SECRET, &id, pc->content, pc->edk, NULL);
+    doctor_expect(old_kms, GEN_PLUGIN_SERVER_SECRET, &id, pc->content, "", "structure");
+    if (dbl) {
+      /* Without the server secret: not checked; with the wrong one: the unwrap fails. */
+      report = NULL;
+      CHECK_OK(nacoscrypt_config_doctor(old_kms, NULL, &id, pc->content, strlen(pc->content),
+                                        pc->edk, &report, &len, &healthy));
+      CHECK(report != NULL && strstr(report, "\"code\":\"not-checked\"") != NULL &&
+            strstr(report, "\"check\"") == NULL);
+      nacoscrypt_string_free(report);
+      doctor_expect(NULL, GEN_PLUGIN_OTHER_SECRET, &id, pc->content, pc->edk,
+                    "wrong-key|utf8|structure");
+    } else {
+      /* Another aes config's key: the wrong key. */
+      const char *swapped = GEN_PLUGIN_CASES[(p + 2) % GEN_PLUGIN_N].edk;
+      doctor_expect(NULL, GEN_PLUGIN_SERVER_SECRET, &id, pc->content, swapped,
+                    "wrong-key|utf8");
+    }
+
+    memset(&plan, 0, sizeof plan);
+    plan.target = new_kms;
+    plan.key_id = "alias/new";
+    plan.mode = NACOSCRYPT_MIGRATE_REKEY;
+    plan.scheme = NACOSCRYPT_SCHEME_KEEP;
+    plan.format = NACOSCRYPT_FORMAT_KEEP;
+    plan.plugin_server_secret = GEN_PLUGIN_SERVER_SECRET;
+    migrate_expect(&plan, &id, pc->content, pc->edk, "scheme", &d, &c, &e);
+    for (i = 0; i < 3; i++) {
+      for (f = 0; f < 2; f++) {
+        const char *rest = pc->data_id + (dbl ? 17 : 11);
+        char want_id[128];
+        nacoscrypt_config_id moved;
+        plan.scheme = SCHEMES[i];
+        plan.format = FORMATS[f];
+        plan.source = NULL;
+        plan.plugin_server_secret = dbl ? NULL : GEN_PLUGIN_SERVER_SECRET;
+        if (dbl) migrate_expect(&plan, &id, pc->content, pc->edk, "key-not-found", &d, &c, &e);
+        plan.plugin_server_secret = GEN_PLUGIN_SERVER_SECRET;
+        plan.target = failing;
+        migrate_expect(&plan, &id, pc->content, pc->edk, "kms", &d, &c, &e);
+        plan.target = new_kms;
+        CHECK(migrate_expect(&plan, &id, pc->content, pc->edk, NULL, &d, &c, &e) ==
+              NACOSCRYPT_MIGRATE_MIGRATED);
+        if (c == NULL) continue;
+        snprintf(want_id, sizeof want_id, "%s%s", SCHEME_PREFIX[i], rest);
+        CHECK_CSTR(d, want_id);
+        CHECK((strncmp(c, "nc1:", 4) == 0) == (FORMATS[f] == NACOSCRYPT_FORMAT_V1));
+        moved.data_id = d;
+        moved.group = "G";
+        moved.tenant = "";
+        check_decrypts(new_kms, &moved, c, strlen(c), e, pc->plain, strlen(pc->plain));
+        /* The output fed back in, as the CLI runs it (source = target): already migrated. */
+        plan.source = new_kms;
+        CHECK(migrate_expect(&plan, &moved, c, e, NULL, &d2, &c2, &e2) ==
+              NACOSCRYPT_MIGRATE_ALREADY_MIGRATED);
+        free3(d, c, e);
+      }
+    }
+  }
+
+  for (i = 0; i < 3; i++) {
+    for (f = 0; f < 2; f++) {
+      nacoscrypt_string_free(content[i][f]);
+      nacoscrypt_string_free(edk[i][f]);
+    }
+  }
+  nacoscrypt_string_free(other_c);
+  nacoscrypt_string_free(other_e);
+  nacoscrypt_kms_free(flaky);
+  nacoscrypt_kms_free(failing);
+  nacoscrypt_kms_free(old_kms);
+  nacoscrypt_kms_free(new_kms);
+  nacoscrypt_keyring_free(old_k);
+  nacoscrypt_keyring_free(new_k);
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* console export ZIPs (issue 16)                                                            */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -1891,6 +2203,7 @@ int main(void) {
   test_callback_kms();
   test_kms_primitives();
   test_doctor_and_migrate();
+  test_doctor_corpus();
   test_export_zip();
   unlink(path_in_dir("bad-id.keyring"));
   unlink(path_in_dir("bad-id.keyring.lock"));

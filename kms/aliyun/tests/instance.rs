@@ -11,6 +11,7 @@
 mod common;
 
 use common::{instance_oracle, instance_server};
+use nacoscrypt_core::config::doctor::KeyOrigin;
 use nacoscrypt_core::config::{self, ConfigId, Format};
 use nacoscrypt_core::kms::{Context, KeySpec, Kms};
 use nacoscrypt_core::{Error, ErrorKind, SecretString};
@@ -137,8 +138,19 @@ fn blobs_travel_both_ways_with_the_official_transfer_client() {
             base64_simd::STANDARD.encode_to_string(key.as_bytes()),
             g["Plaintext"].as_str().unwrap()
         );
+        // The doctor reads the official client's blob as a KMS 3.0 instance data key of this
+        // size (version id, then the key's base64 text sealed), without any key.
+        let origin = KeyOrigin::of_blob(g["CiphertextBlob"].as_str().unwrap());
+        assert_eq!(origin.as_str(), "kms-instance", "{origin:?}");
+        assert!(
+            matches!(&origin, KeyOrigin::KmsInstance { spec: s, version_id } if *s == spec && version_id.len() == 36),
+            "{origin:?}"
+        );
         // Ours -> theirs: the blob decrypts to the key's base64 text.
         let ours = kms.generate_data_key("alias/acs/mse", spec, &ctx).unwrap();
+        assert!(
+            matches!(KeyOrigin::of_blob(&ours.ciphertext_blob), KeyOrigin::KmsInstance { spec: s, .. } if s == spec)
+        );
         let mut input = oracle_base(s);
         input["ciphertext_blob"] = json!(ours.ciphertext_blob);
         input["context"] = ctx_json.clone();
