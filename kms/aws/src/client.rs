@@ -52,6 +52,8 @@ pub struct AwsKmsBuilder {
     credentials: Option<Provider>,
     env: Option<Env>,
     http: HttpSettings,
+    metadata_timeouts: Option<(Duration, Duration)>,
+    container_relative_base: Option<String>,
     retry: RetryPolicy,
     cache: CacheSettings,
     default_key_id: String,
@@ -136,7 +138,49 @@ impl AwsKmsBuilder {
         self
     }
 
-    /// Retries (default [`RetryPolicy::default`]).
+    /// Connect and whole-request timeouts of the instance metadata service and the plain-http
+    /// container endpoint (default 1 s and 3 s: they answer at once on their link-local
+    /// address, or not at all).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    /// use std::time::Duration;
+    ///
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .metadata_timeouts(Duration::from_millis(500), Duration::from_secs(2))
+    ///     .build()?;
+    /// # drop(kms);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn metadata_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        self.metadata_timeouts = Some((connect, request));
+        self
+    }
+
+    /// Where `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is resolved: by default
+    /// `http://169.254.170.2`, the ECS agent, as every AWS SDK does. For tests and local
+    /// stand-ins of the ECS agent only; [`build`](Self::build) accepts nothing but `http://`
+    /// to a loopback address or the ECS / EKS addresses, without a path, so this can never send
+    /// the container's credentials request elsewhere. The process environment cannot set it.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let ok = AwsKms::builder().region("eu-west-1").container_relative_base("http://127.0.0.1:8080");
+    /// assert!(ok.build().is_ok());
+    /// let far = AwsKms::builder().region("eu-west-1").container_relative_base("http://10.0.0.1");
+    /// assert!(far.build().is_err());
+    /// ```
+    #[must_use]
+    pub fn container_relative_base(mut self, base: impl Into<String>) -> Self {
+        self.container_relative_base = Some(base.into());
+        self
+    }
+
+    /// Retries (default [`RetryPolicy::default`]), of the KMS calls and of each request that
+    /// fetches credentials (see [`credentials`](crate::credentials#failures-of-the-credential-endpoints)).
     #[must_use]
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -206,11 +250,18 @@ impl AwsKmsBuilder {
         let host = endpoint.trim_start_matches("https://").to_owned();
         let http =
             Http::new(&self.http, USER_AGENT).map_err(|m| Error::kms(format!("TLS setup: {m}")))?;
+        let container_base = match &self.container_relative_base {
+            Some(b) => crate::credentials::container_relative_base(b)?,
+            None => crate::credentials::CONTAINER_RELATIVE_BASE.to_owned(),
+        };
         // The metadata endpoints answer at once on their link-local address or not at all.
+        let (metadata_connect, metadata_request) = self
+            .metadata_timeouts
+            .unwrap_or((Duration::from_secs(1), Duration::from_secs(3)));
         let metadata = Http::new(
             &HttpSettings {
-                connect_timeout: Duration::from_secs(1),
-                request_timeout: Duration::from_secs(3),
+                connect_timeout: metadata_connect,
+                request_timeout: metadata_request,
                 max_response_bytes: 64 << 10,
                 trust: Trust::PublicRoots,
             },
@@ -222,7 +273,14 @@ impl AwsKmsBuilder {
             (None, Some(name)) => Provider::Profile(Some(name)),
             (None, None) => Provider::default_chain(),
         };
-        let credentials = CredentialCache::new(provider, env, http.clone(), metadata, sts_url);
+        let credentials = CredentialCache::new(
+            provider,
+            env,
+            (http.clone(), metadata),
+            sts_url,
+            container_base,
+            self.retry,
+        );
         Ok(AwsKms {
             inner: Arc::new(Inner {
                 endpoint,
