@@ -26,7 +26,7 @@
 //!
 //! # Failures of the credential endpoints
 //! A request to STS, the container endpoint or the instance metadata service is tried again,
-//! under the client's [`RetryPolicy`](crate::RetryPolicy) (its attempts per request, its backoff,
+//! under the client's [`RetryPolicy`] (its attempts per request, its backoff,
 //! and its `max_total` for the whole fetch), when it gets no answer (refused, reset, timed out),
 //! HTTP 429 or a 5xx, STS's `Throttling` / `ThrottlingException` / `RequestLimitExceeded` /
 //! `IDPCommunicationError`, or, from the metadata endpoints, an answer that is not their JSON
@@ -67,7 +67,25 @@ use std::time::{Duration, Instant, SystemTime};
 
 const SERVICE: &str = "AWS credentials";
 
-/// One set of credentials.
+/// One set of credentials. Its `Debug` shows the access key id, never the secret or the
+/// session token.
+///
+/// ```
+/// use nacoscrypt_kms_aws::credentials::{Env, Provider};
+///
+/// let env = Env::from_pairs([
+///     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+///     ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+///     ("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr"),
+/// ]);
+/// let c = Provider::Environment.resolve_offline(&env)?.expect("configured");
+/// assert_eq!((c.access_key_id.as_str(), c.provider.as_str()), ("AKIDEXAMPLE", "env"));
+/// assert_eq!(c.session_token.as_ref().map(|t| t.as_str()), Some("FwoGZXIvYXdzEJr"));
+/// assert!(c.expiration.is_none(), "keys from the environment do not expire");
+/// let shown = format!("{c:?}");
+/// assert!(!shown.contains("wJalrXUtnFEMI") && !shown.contains("FwoGZXIvYXdzEJr"));
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Credential {
     /// The access key id (not secret).
@@ -120,6 +138,13 @@ impl std::fmt::Debug for Env {
 
 impl Env {
     /// The `AWS_*` variables and `HOME` of this process, now.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::Env;
+    ///
+    /// let env = Env::process();
+    /// assert_eq!(env.get("PATH"), None, "only AWS_* and HOME are kept");
+    /// ```
     pub fn process() -> Self {
         Self {
             vars: std::env::vars_os()
@@ -129,7 +154,16 @@ impl Env {
         }
     }
 
-    /// Exactly these variables (see [`Env`]).
+    /// Exactly these variables (see [`Env`]); the process environment is not read.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::Env;
+    ///
+    /// let env = Env::from_pairs([("AWS_PROFILE", "prod"), ("AWS_REGION", "eu-west-1")]);
+    /// assert_eq!(env.get("AWS_PROFILE"), Some("prod"));
+    /// let owned = Env::from_pairs(vec![("AWS_REGION".to_owned(), String::from("us-east-1"))]);
+    /// assert_eq!(owned.get("AWS_REGION"), Some("us-east-1"));
+    /// ```
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
@@ -142,6 +176,14 @@ impl Env {
     }
 
     /// A variable, if set and not empty (see [`Env`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::Env;
+    ///
+    /// let env = Env::from_pairs([("AWS_REGION", "eu-west-1"), ("AWS_PROFILE", "")]);
+    /// assert_eq!(env.get("AWS_REGION"), Some("eu-west-1"));
+    /// assert_eq!(env.get("AWS_PROFILE"), None, "empty is not set");
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
@@ -866,6 +908,20 @@ impl std::str::FromStr for Provider {
 impl Provider {
     /// The standard chain: environment, web identity, shared files, container, instance
     /// metadata (see the [module](self) docs).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::{Env, Provider};
+    ///
+    /// let chain = Provider::default_chain();
+    /// assert_eq!(
+    ///     format!("{chain:?}"),
+    ///     "Chain([Environment, WebIdentity, Profile(None), Container, InstanceMetadata])"
+    /// );
+    /// // The environment comes first.
+    /// let env = Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")]);
+    /// assert_eq!(chain.resolve_offline(&env)?.expect("set").provider, "env");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn default_chain() -> Self {
         Self::Chain(vec![
             Self::Environment,
@@ -878,7 +934,23 @@ impl Provider {
 
     /// The credentials of a source that needs no network (fixed keys, the environment, a
     /// profile with keys), if configured; `Ok(None)` for a source that is not configured or
-    /// would need a request. See the [module](self) example.
+    /// would need a request. See also the [module](self) example.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::{Env, Provider};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("aws-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let file = dir.join("credentials");
+    /// std::fs::write(&file, "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n")?;
+    /// let env = Env::from_pairs([("AWS_SHARED_CREDENTIALS_FILE", file.display().to_string())]);
+    /// let c = Provider::Profile(Some("dev".into())).resolve_offline(&env)?.expect("in the file");
+    /// assert_eq!((c.access_key_id.as_str(), c.provider.as_str()), ("AKIDDEV", "profile:dev"));
+    /// // The instance metadata service needs a request: nothing offline.
+    /// assert!(Provider::InstanceMetadata.resolve_offline(&env)?.is_none());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resolve_offline(&self, env: &Env) -> Result<Option<Credential>, Error> {
         match self {
             Self::Static { .. } => self.fetch_static().map(Some),
