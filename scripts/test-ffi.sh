@@ -191,7 +191,7 @@ mkdir -p "$WORK/aws-run"
 exec {aws_fd}>&-
 wait "$AWS_SERVER_PID" 2>/dev/null || true
 
-step "PKCS#11: a SoftHSM2 token (scripts/softhsm-token.sh), 8 threads, rotation, wrong PIN, ASan+UBSan"
+step "PKCS#11: a SoftHSM2 token (scripts/softhsm-token.sh), 8 threads, rotation, wrong PIN, the token removed mid-run, ASan+UBSan"
 eval "$(bash scripts/softhsm-token.sh "$WORK/softhsm" ffi-test 1234-ffi c-2025 c-2026)"
 printf '1234-ffi\n' > "$WORK/softhsm/pin"
 gcc "${CFLAGS[@]}" "${SAN[@]}" -pthread ffi/tests/c/test_pkcs11.c -o "$WORK/test_pkcs11" "${SHARED[@]}"

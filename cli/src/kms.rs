@@ -247,8 +247,12 @@ impl Pkcs11Args {
     }
 }
 
+/// The PKCS#11 settings read from the options and the environment, not built yet: a usage
+/// error (no module, token or PIN) fails here, before anything is loaded.
 #[cfg(feature = "pkcs11")]
-fn pkcs11_backend(args: &Pkcs11Args) -> Result<Backend, Failure> {
+fn pkcs11_settings(
+    args: &Pkcs11Args,
+) -> Result<(nacoscrypt_kms_pkcs11::Pkcs11KmsBuilder, std::path::PathBuf), Failure> {
     use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     let module = args
@@ -305,11 +309,58 @@ fn pkcs11_backend(args: &Pkcs11Args) -> Result<Backend, Failure> {
     {
         builder = builder.default_key_label(label);
     }
-    let client = builder.build().map_err(|e| Failure {
+    Ok((builder, module))
+}
+
+/// Why a PKCS#11 KMS could not be built (the module, the token, the login), as the command
+/// reports it: the exit code of the error's kind.
+#[cfg(feature = "pkcs11")]
+fn pkcs11_build_failure(module: &Path, e: &nacoscrypt_core::Error) -> Failure {
+    Failure {
         code: crate::failure::exit_code(e.kind()),
         message: format!("PKCS#11 module {}: {e}", module.display()),
-    })?;
+    }
+}
+
+#[cfg(feature = "pkcs11")]
+fn pkcs11_backend(args: &Pkcs11Args) -> Result<Backend, Failure> {
+    let (builder, module) = pkcs11_settings(args)?;
+    let client = builder
+        .build()
+        .map_err(|e| pkcs11_build_failure(&module, &e))?;
     Ok(Backend::Pkcs11 { client, module })
+}
+
+/// `kms check` from the command line's choices: as [`check`], and a key service that cannot
+/// even be opened (a PKCS#11 module that refuses the PIN, a token that is not there) still
+/// prints its report line, `"usable": false` with the error (never the PIN), and exits with
+/// the error's code (3). Usage errors print no report.
+pub(crate) fn check_command(
+    kind: Kind,
+    keyring: Option<&Path>,
+    properties: Option<&Path>,
+    pkcs11: &Pkcs11Args,
+    key_id: Option<&str>,
+) -> Result<(), Failure> {
+    #[cfg(feature = "pkcs11")]
+    if kind == Kind::Pkcs11 && keyring.is_none() && properties.is_none() {
+        let (builder, module) = pkcs11_settings(pkcs11)?;
+        return match builder.build() {
+            Ok(client) => check(&Backend::Pkcs11 { client, module }, key_id),
+            Err(e) => {
+                let report = json!({
+                    "kms": "pkcs11",
+                    "module": module.display().to_string(),
+                    "usable": false,
+                    "error": e.to_string(),
+                });
+                println(&report.to_string())?;
+                Err(pkcs11_build_failure(&module, &e))
+            }
+        };
+    }
+    let backend = Backend::resolve(kind, keyring, properties, pkcs11)?;
+    check(&backend, key_id)
 }
 
 impl Backend {

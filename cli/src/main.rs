@@ -677,15 +677,13 @@ fn run(cli: Cli) -> Result<(), failure::Failure> {
                 ConfigCommand::Migrate(args) => run_migrate(&backend, args, &cli.pkcs11),
             }
         }
-        Command::Kms(KmsCommand::Check { key_id }) => {
-            let backend = kms::Backend::resolve(
-                cli.kms.into(),
-                cli.keyring.as_deref(),
-                cli.kms_properties.as_deref(),
-                &cli.pkcs11,
-            )?;
-            kms::check(&backend, key_id.as_deref())
-        }
+        Command::Kms(KmsCommand::Check { key_id }) => kms::check_command(
+            cli.kms.into(),
+            cli.keyring.as_deref(),
+            cli.kms_properties.as_deref(),
+            &cli.pkcs11,
+            key_id.as_deref(),
+        ),
         Command::Token(args) => {
             let src = token::SecretSource {
                 secret_file: args.secret_file.as_deref(),

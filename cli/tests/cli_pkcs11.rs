@@ -201,3 +201,75 @@ fn pkcs11_usage_errors_and_a_wrong_pin() {
     assert!(err.contains("CKR_PIN_INCORRECT"), "{err}");
     assert!(!err.contains("not-the-pin-9"), "{err}");
 }
+
+/// `kms check` of a PKCS#11 KMS that cannot be opened still prints its one report line.
+#[test]
+fn kms_check_reports_a_pkcs11_kms_that_cannot_be_opened() {
+    let Some(env) = env() else { return };
+    let module = env.module.to_str().unwrap();
+    let wrong = pin_file("cli-check-wrong-pin", "not-the-pin-7");
+    let right = pin_file("cli-check-pin", USER_PIN);
+    let missing_module = env.dir.join("no-such-module.so");
+    let missing_module = missing_module.to_str().unwrap();
+    // (module, token, PIN file, what the error says)
+    let cases = [
+        (module, "wrong-pin", &wrong, "CKR_PIN_INCORRECT"),
+        (module, "no-such-token", &right, "CKR_TOKEN_NOT_PRESENT"),
+        (missing_module, "main", &right, "no-such-module.so"),
+    ];
+    for (module, token, pin, says) in cases {
+        let (code, out, err) = run(
+            &[
+                "--kms",
+                "pkcs11",
+                "--pkcs11-module",
+                module,
+                "--pkcs11-token-label",
+                token,
+                "--pkcs11-pin-file",
+                pin.to_str().unwrap(),
+                "kms",
+                "check",
+            ],
+            &[],
+            b"",
+        );
+        assert_eq!(code, 3, "{token}: {err}");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 1, "one report line: {out}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(report["kms"], "pkcs11", "{out}");
+        assert_eq!(report["module"], module, "{out}");
+        assert_eq!(report["usable"], false, "{out}");
+        let reason = report["error"].as_str().unwrap();
+        assert!(reason.contains(says), "{token}: {reason}");
+        assert!(err.contains(says), "{token}: {err}");
+        for text in [&out, &err] {
+            assert!(
+                !text.contains("not-the-pin-7") && !text.contains(USER_PIN),
+                "{text}"
+            );
+        }
+    }
+    // The PIN given through the environment is not printed either.
+    let (code, out, _) = run(
+        &[
+            "--kms",
+            "pkcs11",
+            "--pkcs11-module",
+            module,
+            "--pkcs11-token-label",
+            "wrong-pin",
+            "kms",
+            "check",
+        ],
+        &[("NACOSCRYPT_PKCS11_PIN", "env-pin-5555")],
+        b"",
+    );
+    assert_eq!(code, 3);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("\"usable\":false") && !out.contains("env-pin-5555"),
+        "{out}"
+    );
+}

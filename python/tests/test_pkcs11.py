@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REQUIRE = bool(os.environ.get("NACOSCRYPT_REQUIRE_SERVERS"))
 TOKEN, PIN = "py-test", "1234-py"
 WRONG_TOKEN, WRONG_TOKEN_PIN = "py-wrong", "5678-py"
+REMOVAL_TOKEN, REMOVAL_KEY = "py-removal", "py-removal-key"
 OLD_KEY, NEW_KEY = "py-2025", "py-2026"
 DATA_IDS = ["cipher-kms-aes-256-db.properties", "cipher-kms-aes-128-app.yaml", "cipher-token.json"]
 CONTENT = "spring.datasource.password=s3cret&<x>\n中文"
@@ -43,7 +45,8 @@ CONTENT = "spring.datasource.password=s3cret&<x>\n中文"
 
 @pytest.fixture(scope="module")
 def hsm() -> Iterator[Dict[str, str]]:
-    """Two SoftHSM2 tokens in a temporary folder; SOFTHSM2_CONF points at them for the module."""
+    """Three SoftHSM2 tokens in a temporary folder (one is deleted by a test); SOFTHSM2_CONF
+    points at them for the module."""
     if not (shutil.which("softhsm2-util") and shutil.which("pkcs11-tool")):
         message = "softhsm2 / pkcs11-tool are not installed (run scripts/softhsm-test-env.sh)"
         if REQUIRE:
@@ -51,7 +54,8 @@ def hsm() -> Iterator[Dict[str, str]]:
         pytest.skip(message)
     with tempfile.TemporaryDirectory() as scratch:
         env: Dict[str, str] = {}
-        for token, pin, keys in [(TOKEN, PIN, [OLD_KEY, NEW_KEY]), (WRONG_TOKEN, WRONG_TOKEN_PIN, [])]:
+        for token, pin, keys in [(TOKEN, PIN, [OLD_KEY, NEW_KEY]), (WRONG_TOKEN, WRONG_TOKEN_PIN, []),
+                                 (REMOVAL_TOKEN, PIN, [REMOVAL_KEY])]:
             made = subprocess.run(
                 ["bash", str(ROOT / "scripts" / "softhsm-token.sh"), scratch, token, pin, *keys],
                 capture_output=True, text=True,
@@ -231,3 +235,56 @@ def test_doctor_and_migrate_accept_it(hsm: Dict[str, str], tmp_path: Path) -> No
     report = diagnose_config(data_id=DATA_IDS[1], group="G", content=str(moved["content"]),
                              encrypted_data_key=str(moved["encryptedDataKey"]), kms=kms)
     assert report["healthy"] is True
+
+
+def test_the_token_removed_mid_run_is_a_clean_error(hsm: Dict[str, str]) -> None:
+    """The token deleted (softhsm2-util) while four threads use it: each sees a KmsError soon,
+    no call hangs; then every call fails at once with CKR_TOKEN_NOT_PRESENT."""
+    kms = Pkcs11Kms(module=hsm["NACOSCRYPT_PKCS11_MODULE"], token_label=REMOVAL_TOKEN,
+                    pin_file=hsm["PIN_FILE"], key_label=REMOVAL_KEY)
+    blob = kms.encrypt("", b"before")
+    errors: List[BaseException] = []
+    slowest: List[float] = []
+
+    def work() -> None:
+        started, worst = time.monotonic(), 0.0
+        try:
+            while time.monotonic() - started < 20:
+                t = time.monotonic()
+                try:
+                    kms.decrypt(blob)
+                finally:
+                    worst = max(worst, time.monotonic() - t)
+        except BaseException as e:  # noqa: BLE001 (checked below)
+            errors.append(e)
+        slowest.append(worst)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    subprocess.run(["softhsm2-util", "--delete-token", "--token", REMOVAL_TOKEN], check=True,
+                   capture_output=True)
+    deadline = time.monotonic() + 15
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+        assert not t.is_alive(), "a thread hung after the token was removed"
+    assert len(errors) == 4, errors
+    # While the token is being deleted a call may still see it, emptied: an unknown key.
+    assert all(isinstance(e, KmsError) for e in errors), errors
+    assert max(slowest) < 5, slowest
+    for _ in range(3):
+        started = time.monotonic()
+        with pytest.raises(KmsError) as info:
+            kms.decrypt(blob)
+        assert info.value.code == "CKR_TOKEN_NOT_PRESENT"
+        assert REMOVAL_TOKEN in str(info.value) and PIN not in str(info.value)
+        with pytest.raises(KmsError) as info:
+            kms.encrypt("", b"after")
+        assert info.value.code == "CKR_TOKEN_NOT_PRESENT"
+        assert time.monotonic() - started < 5
+    assert kms.stats()["idle"] == 0
+    with pytest.raises(KmsError) as info:
+        Pkcs11Kms(module=hsm["NACOSCRYPT_PKCS11_MODULE"], token_label=REMOVAL_TOKEN,
+                  pin_file=hsm["PIN_FILE"])
+    assert info.value.code == "CKR_TOKEN_NOT_PRESENT"

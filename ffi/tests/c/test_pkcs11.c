@@ -1,6 +1,7 @@
 /* PKCS#11 tokens (SPEC 5.3) through the C ABI, against a SoftHSM2 token made by
  * scripts/softhsm-token.sh. Usage: test_pkcs11 MODULE TOKEN PIN_FILE OLD_KEY NEW_KEY.
- * Run by scripts/test-ffi.sh under ASan + UBSan. */
+ * Run by scripts/test-ffi.sh under ASan + UBSan. The last part deletes the token (with
+ * softhsm2-util, SOFTHSM2_CONF from the environment) while threads use it. */
 #define _XOPEN_SOURCE 700
 
 #include <pthread.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "nacoscrypt.h"
 #include "test_util.h"
@@ -53,6 +56,37 @@ static void *worker(void *arg) {
   pthread_mutex_lock(&g_lock);
   g_thread_failures += bad;
   pthread_mutex_unlock(&g_lock);
+  return NULL;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The token removed mid-run: threads decrypt until a call fails (or 20 s pass). */
+static const char *g_blob;
+static size_t g_blob_n;
+
+struct removal_result {
+  nacoscrypt_result rc;
+  double slowest;
+};
+
+static void *removal_worker(void *arg) {
+  struct removal_result *r = (struct removal_result *)arg;
+  double started = now_seconds();
+  r->rc = NACOSCRYPT_RESULT_OK;
+  r->slowest = 0;
+  while (r->rc == NACOSCRYPT_RESULT_OK && now_seconds() - started < 20) {
+    uint8_t *plain = NULL;
+    size_t plain_n = 0;
+    double t = now_seconds();
+    r->rc = nacoscrypt_kms_decrypt(g_kms, g_blob, g_blob_n, NULL, NULL, 0, &plain, &plain_n);
+    if (now_seconds() - t > r->slowest) r->slowest = now_seconds() - t;
+    nacoscrypt_bytes_free(plain);
+  }
   return NULL;
 }
 
@@ -205,6 +239,65 @@ int main(int argc, char **argv) {
     CHECK_RC(nacoscrypt_kms_pkcs11_new(&o, &kms), NACOSCRYPT_RESULT_INVALID_ARGUMENT);
     CHECK_RC(nacoscrypt_kms_pkcs11_new(NULL, &kms), NACOSCRYPT_RESULT_NULL_POINTER);
     CHECK(kms == unchanged);
+  }
+
+  /* Last: the token removed while 4 threads use it. Every thread sees a clean error (the
+   * token gone, or emptied while it was being deleted: an unknown key), no call hangs; then
+   * every call fails at once with CKR_TOKEN_NOT_PRESENT. A hang ends the test by SIGALRM. */
+  {
+    pthread_t t[4];
+    struct removal_result results[4];
+    char command[512], *blob = NULL;
+    size_t blob_n = 0;
+    uint8_t *plain = NULL;
+    size_t plain_n = 0;
+    alarm(60);
+    o = options(argv[1], argv[2], argv[3], argv[5]);
+    kms = NULL;
+    CHECK_OK(nacoscrypt_kms_pkcs11_new(&o, &kms));
+    CHECK_OK(nacoscrypt_kms_encrypt(kms, "", (const uint8_t *)"before", 6, NULL, NULL, 0, &blob,
+                                    &blob_n));
+    g_kms = kms;
+    g_blob = blob;
+    g_blob_n = blob_n;
+    for (i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, removal_worker, &results[i]) == 0);
+    {
+      struct timespec pause = {0, 200 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+    }
+    snprintf(command, sizeof command, "softhsm2-util --delete-token --token '%s' >/dev/null",
+             argv[2]);
+    CHECK(system(command) == 0);
+    for (i = 0; i < 4; i++) {
+      CHECK(pthread_join(t[i], NULL) == 0);
+      CHECK(results[i].rc == NACOSCRYPT_RESULT_KMS ||
+            results[i].rc == NACOSCRYPT_RESULT_UNKNOWN_KEY);
+      CHECK(results[i].slowest < 5.0);
+    }
+    for (i = 0; i < 3; i++) {
+      double started = now_seconds();
+      char *again = NULL;
+      CHECK_RC(nacoscrypt_kms_decrypt(kms, blob, blob_n, NULL, NULL, 0, &plain, &plain_n),
+               NACOSCRYPT_RESULT_KMS);
+      CHECK(strstr(last_message(), "CKR_TOKEN_NOT_PRESENT") != NULL);
+      CHECK(strstr(last_message(), argv[2]) != NULL);
+      CHECK(plain == NULL);
+      CHECK_RC(nacoscrypt_kms_encrypt(kms, "", (const uint8_t *)"x", 1, NULL, NULL, 0, &again,
+                                      NULL),
+               NACOSCRYPT_RESULT_KMS);
+      CHECK(again == NULL);
+      CHECK(now_seconds() - started < 5.0);
+    }
+    /* A KMS made now fails at once. */
+    {
+      nacoscrypt_kms *late = unchanged;
+      CHECK_RC(nacoscrypt_kms_pkcs11_new(&o, &late), NACOSCRYPT_RESULT_KMS);
+      CHECK(strstr(last_message(), "CKR_TOKEN_NOT_PRESENT") != NULL);
+      CHECK(late == unchanged);
+    }
+    nacoscrypt_string_free(blob);
+    nacoscrypt_kms_free(kms);
+    alarm(0);
   }
 
   return test_summary("ffi-pkcs11");

@@ -16,9 +16,29 @@ const USER_AGENT: &str = concat!("nacoscrypt-kms-aws/", env!("CARGO_PKG_VERSION"
 
 /// The largest plaintext `Encrypt` takes (AWS KMS's limit): a longer one is
 /// [`Error::InvalidArgument`] before any request.
+///
+/// ```
+/// use nacoscrypt_core::kms::{Context, Kms};
+/// use nacoscrypt_kms_aws::{AwsKms, MAX_ENCRYPT_PLAINTEXT};
+///
+/// let kms = AwsKms::builder().region("eu-west-1").build()?;
+/// let too_long = vec![b'x'; MAX_ENCRYPT_PLAINTEXT + 1];
+/// let err = kms.encrypt("alias/nacos", &too_long, &Context::new()).unwrap_err();
+/// assert_eq!(err.kind(), nacoscrypt_core::ErrorKind::InvalidArgument);
+/// assert_eq!(kms.stats().kms_calls, 0, "refused before any request");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 pub const MAX_ENCRYPT_PLAINTEXT: usize = 4096;
 
-/// The codes AWS KMS asks to retry (any 5xx answer is retried too).
+/// The codes AWS KMS asks to retry (any 5xx answer is retried too), within the
+/// [`RetryPolicy`].
+///
+/// ```
+/// use nacoscrypt_kms_aws::RETRYABLE_CODES;
+///
+/// assert!(RETRYABLE_CODES.contains(&"ThrottlingException"));
+/// assert!(!RETRYABLE_CODES.contains(&"AccessDeniedException"));
+/// ```
 pub const RETRYABLE_CODES: &[&str] = &[
     "ThrottlingException",
     "KMSInternalException",
@@ -52,6 +72,8 @@ pub struct AwsKmsBuilder {
     credentials: Option<Provider>,
     env: Option<Env>,
     http: HttpSettings,
+    metadata_timeouts: Option<(Duration, Duration)>,
+    container_relative_base: Option<String>,
     retry: RetryPolicy,
     cache: CacheSettings,
     default_key_id: String,
@@ -79,6 +101,15 @@ fn https_base(raw: &str, what: &'static str) -> Result<String> {
 
 impl AwsKmsBuilder {
     /// The region (`eu-west-1`); see [`AwsKmsBuilder`] for the defaults.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, Env};
+    ///
+    /// let env = Env::from_pairs([("AWS_REGION", "us-east-1")]);
+    /// let kms = AwsKms::builder().environment(env).region("eu-west-1").build()?;
+    /// assert_eq!(kms.region(), "eu-west-1", "the builder's region wins over AWS_REGION");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
@@ -86,6 +117,16 @@ impl AwsKmsBuilder {
     }
 
     /// The KMS endpoint: a host, `host:port` or `https://` URL (`http://` is refused).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let kms = AwsKms::builder().region("eu-west-1").endpoint("kms.internal:8443").build()?;
+    /// assert_eq!(kms.endpoint(), "https://kms.internal:8443");
+    /// let plain = AwsKms::builder().region("eu-west-1").endpoint("http://kms.internal").build();
+    /// assert!(plain.is_err());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
@@ -93,6 +134,18 @@ impl AwsKmsBuilder {
     }
 
     /// The STS endpoint of web-identity credentials (default `https://sts.REGION.amazonaws.com`).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .sts_endpoint("https://sts.eu-west-1.amazonaws.com")
+    ///     .build()?;
+    /// # drop(kms);
+    /// assert!(AwsKms::builder().region("eu-west-1").sts_endpoint("http://sts").build().is_err());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn sts_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.sts_endpoint = Some(endpoint.into());
@@ -101,6 +154,21 @@ impl AwsKmsBuilder {
 
     /// Use this profile of the shared files: its credentials (unless
     /// [`credentials`](Self::credentials) is set) and its region.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, Env, Provider};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("aws-doc-profile-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let config = dir.join("config");
+    /// std::fs::write(&config, "[profile prod]\nregion = ap-southeast-2\n")?;
+    /// let env = Env::from_pairs([("AWS_CONFIG_FILE", config.display().to_string())]);
+    /// let kms = AwsKms::builder().environment(env).profile("prod").build()?;
+    /// assert_eq!(kms.region(), "ap-southeast-2");
+    /// assert!(matches!(kms.provider(), Provider::Profile(Some(p)) if p == "prod"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn profile(mut self, profile: impl Into<String>) -> Self {
         self.profile = Some(profile.into());
@@ -108,6 +176,17 @@ impl AwsKmsBuilder {
     }
 
     /// The credentials (default [`Provider::default_chain`], or the [`profile`](Self::profile)).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, Provider};
+    ///
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .credentials(Provider::InstanceMetadata)
+    ///     .build()?;
+    /// assert!(matches!(kms.provider(), Provider::InstanceMetadata));
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn credentials(mut self, provider: Provider) -> Self {
         self.credentials = Some(provider);
@@ -115,6 +194,18 @@ impl AwsKmsBuilder {
     }
 
     /// The variables read (default [`Env::process`] at [`build`](Self::build)).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, Env};
+    ///
+    /// let env = Env::from_pairs([
+    ///     ("AWS_REGION", "eu-central-1"),
+    ///     ("AWS_ENDPOINT_URL_KMS", "https://kms.example.internal"),
+    /// ]);
+    /// let kms = AwsKms::builder().environment(env).build()?;
+    /// assert_eq!((kms.region(), kms.endpoint()), ("eu-central-1", "https://kms.example.internal"));
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn environment(mut self, env: Env) -> Self {
         self.env = Some(env);
@@ -122,13 +213,38 @@ impl AwsKmsBuilder {
     }
 
     /// Trust only this CA (PEM text) for KMS and STS (a private endpoint, tests).
+    ///
+    /// ```no_run
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let pem = std::fs::read_to_string("/etc/pki/kms-proxy-ca.pem")?;
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .endpoint("kms-proxy.internal:8443")
+    ///     .ca_pem(pem)
+    ///     .build()?;
+    /// # drop(kms);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn ca_pem(mut self, pem: impl Into<String>) -> Self {
         self.http.trust = Trust::CaPem(pem.into());
         self
     }
 
-    /// Connect and whole-request timeouts (default 5 s and 10 s).
+    /// Connect and whole-request timeouts of KMS and STS requests (default 5 s and 10 s).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    /// use std::time::Duration;
+    ///
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .timeouts(Duration::from_secs(2), Duration::from_secs(5))
+    ///     .build()?;
+    /// # drop(kms);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn timeouts(mut self, connect: Duration, request: Duration) -> Self {
         self.http.connect_timeout = connect;
@@ -136,7 +252,63 @@ impl AwsKmsBuilder {
         self
     }
 
-    /// Retries (default [`RetryPolicy::default`]).
+    /// Connect and whole-request timeouts of the instance metadata service and the plain-http
+    /// container endpoint (default 1 s and 3 s: they answer at once on their link-local
+    /// address, or not at all).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    /// use std::time::Duration;
+    ///
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .metadata_timeouts(Duration::from_millis(500), Duration::from_secs(2))
+    ///     .build()?;
+    /// # drop(kms);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn metadata_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        self.metadata_timeouts = Some((connect, request));
+        self
+    }
+
+    /// Where `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is resolved: by default
+    /// `http://169.254.170.2`, the ECS agent, as every AWS SDK does. For tests and local
+    /// stand-ins of the ECS agent only; [`build`](Self::build) accepts nothing but `http://`
+    /// to a loopback address or the ECS / EKS addresses, without a path, so this can never send
+    /// the container's credentials request elsewhere. The process environment cannot set it.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let ok = AwsKms::builder().region("eu-west-1").container_relative_base("http://127.0.0.1:8080");
+    /// assert!(ok.build().is_ok());
+    /// let far = AwsKms::builder().region("eu-west-1").container_relative_base("http://10.0.0.1");
+    /// assert!(far.build().is_err());
+    /// ```
+    #[must_use]
+    pub fn container_relative_base(mut self, base: impl Into<String>) -> Self {
+        self.container_relative_base = Some(base.into());
+        self
+    }
+
+    /// Retries (default [`RetryPolicy::default`]), of the KMS calls and of each request that
+    /// fetches credentials (see [`credentials`](crate::credentials#failures-of-the-credential-endpoints)).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let kms = AwsKms::builder()
+    ///     .region("eu-west-1")
+    ///     .retry(RetryPolicy { max_total: Duration::from_secs(5), ..RetryPolicy::default() })
+    ///     .build()?;
+    /// # drop(kms);
+    /// let once = AwsKms::builder().region("eu-west-1").retry(RetryPolicy::none()).build()?;
+    /// # drop(once);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -144,6 +316,15 @@ impl AwsKmsBuilder {
     }
 
     /// The decrypt-side data-key cache (default off).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, CacheSettings};
+    ///
+    /// // Keep unwrapped data keys to ride out a KMS outage, as the Java MSE extension does.
+    /// let kms = AwsKms::builder().region("eu-west-1").cache(CacheSettings::fallback()).build()?;
+    /// assert_eq!(kms.stats().cache_hits, 0);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn cache(mut self, cache: CacheSettings) -> Self {
         self.cache = cache;
@@ -152,6 +333,18 @@ impl AwsKmsBuilder {
 
     /// The key used when a caller passes an empty key id (a key id, ARN or `alias/…`; default
     /// none: an empty key id is an error).
+    ///
+    /// ```
+    /// use nacoscrypt_core::kms::{Context, Kms};
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let bare = AwsKms::builder().region("eu-west-1").build()?;
+    /// let err = bare.encrypt("", b"x", &Context::new()).unwrap_err();
+    /// assert_eq!(err.kind(), nacoscrypt_core::ErrorKind::InvalidArgument, "no key, no request");
+    /// let kms = AwsKms::builder().region("eu-west-1").default_key_id("alias/nacos").build()?;
+    /// # drop(kms);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn default_key_id(mut self, key_id: impl Into<String>) -> Self {
         self.default_key_id = key_id.into();
@@ -160,6 +353,16 @@ impl AwsKmsBuilder {
 
     /// Builds the client. Fails without a region, on a plain-HTTP endpoint or a CA text without
     /// a certificate. No request is made yet.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, Env};
+    ///
+    /// let no_region = AwsKms::builder().environment(Env::default()).build().unwrap_err();
+    /// assert!(no_region.to_string().contains("no AWS region"));
+    /// let kms = AwsKms::builder().environment(Env::default()).region("eu-west-1").build()?;
+    /// assert_eq!(kms.stats().kms_calls, 0, "no request at build");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn build(self) -> Result<AwsKms> {
         let env = self.env.unwrap_or_else(Env::process);
         let profile_name = self.profile.clone().unwrap_or_else(|| env.profile());
@@ -206,11 +409,18 @@ impl AwsKmsBuilder {
         let host = endpoint.trim_start_matches("https://").to_owned();
         let http =
             Http::new(&self.http, USER_AGENT).map_err(|m| Error::kms(format!("TLS setup: {m}")))?;
+        let container_base = match &self.container_relative_base {
+            Some(b) => crate::credentials::container_relative_base(b)?,
+            None => crate::credentials::CONTAINER_RELATIVE_BASE.to_owned(),
+        };
         // The metadata endpoints answer at once on their link-local address or not at all.
+        let (metadata_connect, metadata_request) = self
+            .metadata_timeouts
+            .unwrap_or((Duration::from_secs(1), Duration::from_secs(3)));
         let metadata = Http::new(
             &HttpSettings {
-                connect_timeout: Duration::from_secs(1),
-                request_timeout: Duration::from_secs(3),
+                connect_timeout: metadata_connect,
+                request_timeout: metadata_request,
                 max_response_bytes: 64 << 10,
                 trust: Trust::PublicRoots,
             },
@@ -222,7 +432,14 @@ impl AwsKmsBuilder {
             (None, Some(name)) => Provider::Profile(Some(name)),
             (None, None) => Provider::default_chain(),
         };
-        let credentials = CredentialCache::new(provider, env, http.clone(), metadata, sts_url);
+        let credentials = CredentialCache::new(
+            provider,
+            env,
+            (http.clone(), metadata),
+            sts_url,
+            container_base,
+            self.retry,
+        );
         Ok(AwsKms {
             inner: Arc::new(Inner {
                 endpoint,
@@ -279,6 +496,15 @@ struct Inner {
 }
 
 /// What [`AwsKms::check`] found.
+///
+/// ```no_run
+/// use nacoscrypt_kms_aws::{AwsKms, CheckReport};
+///
+/// let kms = AwsKms::builder().region("eu-west-1").build()?;
+/// let CheckReport { provider, access_key_id, expires, region, key_id } = kms.check("alias/nacos")?;
+/// println!("{key_id} in {region} as {access_key_id} ({provider}, until {expires:?})");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckReport {
     /// The credential source that answered (`env`, `profile:dev`, `web_identity`, …).
@@ -437,6 +663,14 @@ fn classify(e: KmsServiceError) -> Stop {
 
 impl AwsKms {
     /// A builder (see [`AwsKmsBuilder`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let kms = AwsKms::builder().region("eu-west-1").default_key_id("alias/nacos").build()?;
+    /// assert_eq!(kms.region(), "eu-west-1");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn builder() -> AwsKmsBuilder {
         AwsKmsBuilder::default()
     }
@@ -468,12 +702,28 @@ impl AwsKms {
         &self.inner.region
     }
 
-    /// The KMS endpoint used (`https://…`); see [`region`](Self::region).
+    /// The KMS endpoint used (`https://…`); see also [`region`](Self::region).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::AwsKms;
+    ///
+    /// let kms = AwsKms::builder().region("ap-northeast-1").build()?;
+    /// assert_eq!(kms.endpoint(), "https://kms.ap-northeast-1.amazonaws.com");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn endpoint(&self) -> &str {
         &self.inner.endpoint
     }
 
-    /// The credential source configured (see [`region`](Self::region) for an example).
+    /// The credential source configured.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::{AwsKms, Provider};
+    ///
+    /// let kms = AwsKms::builder().region("eu-west-1").build()?;
+    /// assert!(matches!(kms.provider(), Provider::Chain(_)), "the standard chain by default");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn provider(&self) -> &Provider {
         self.inner.credentials.provider()
     }

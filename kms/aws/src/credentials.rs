@@ -8,18 +8,37 @@
 //! 3. the shared files: profile `AWS_PROFILE` (or `default`) of `AWS_SHARED_CREDENTIALS_FILE`
 //!    (`~/.aws/credentials`) and `AWS_CONFIG_FILE` (`~/.aws/config`, `[profile NAME]`): static
 //!    keys, or `role_arn` + `web_identity_token_file`;
-//! 4. the container endpoint: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on `169.254.170.2`)
+//! 4. the container endpoint: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on `169.254.170.2`;
+//!    tests move it with [`AwsKmsBuilder::container_relative_base`](crate::AwsKmsBuilder::container_relative_base))
 //!    or `AWS_CONTAINER_CREDENTIALS_FULL_URI` (https, or http on loopback and the ECS / EKS
 //!    addresses), with `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` / `_TOKEN`;
 //! 5. the instance metadata service with IMDSv2 (a `PUT` for a session token, then `GET`s),
 //!    at `AWS_EC2_METADATA_SERVICE_ENDPOINT` (default `http://169.254.169.254`), unless
 //!    `AWS_EC2_METADATA_DISABLED=true`.
 //!
-//! A source that is not configured is skipped; one that is configured and fails stops the
-//! chain with its error (as the SDKs do), so a broken web identity never falls through to
-//! the instance's role. Temporary credentials are fetched again from half their life (at most
-//! 15 minutes) before they expire, by one thread while the others go on with the current ones,
-//! and are never used in their last tenth (at most a minute).
+//! This is botocore's default order for the sources it shares with this client (botocore also
+//! has SSO, `credential_process` and `source_profile`, which this client refuses). A source that
+//! is not configured is skipped; one that is configured and fails stops the chain with its
+//! error (as the SDKs do), so a broken web identity never falls through to the instance's role.
+//! Temporary credentials are fetched again from half their life (at most 15 minutes) before
+//! they expire, by one thread while the others go on with the current ones, and are never used
+//! in their last tenth (at most a minute).
+//!
+//! # Failures of the credential endpoints
+//! A request to STS, the container endpoint or the instance metadata service is tried again,
+//! under the client's [`RetryPolicy`] (its attempts per request, its backoff,
+//! and its `max_total` for the whole fetch), when it gets no answer (refused, reset, timed out),
+//! HTTP 429 or a 5xx, STS's `Throttling` / `ThrottlingException` / `RequestLimitExceeded` /
+//! `IDPCommunicationError`, or, from the metadata endpoints, an answer that is not their JSON
+//! (as botocore does). A fetch therefore ends within `max_total` plus one request's timeout
+//! (STS: the client's [`timeouts`](crate::AwsKmsBuilder::timeouts); the metadata endpoints:
+//! [`metadata_timeouts`](crate::AwsKmsBuilder::metadata_timeouts), 1 s to connect and 3 s in
+//! all by default). Any other answer fails at once: a 4xx of the metadata endpoints
+//! (`container credentials: HTTP 401`, `instance metadata (role): HTTP 404 …`), STS's own
+//! errors (`AccessDenied`, `InvalidIdentityToken`, …, service `AWS STS`), or an STS answer
+//! without credentials (`STS answered without …`). The error's
+//! [`attempts`](nacoscrypt_core::KmsServiceError::attempts) counts the tries of the request
+//! that failed.
 //!
 //! Variables come from an [`Env`]: the process environment when the client is built, or a
 //! given set (tests, embedders that configure clients side by side).
@@ -39,15 +58,34 @@
 
 use nacoscrypt_core::{Error, KmsServiceError, SecretString};
 use nacoscrypt_kms_common::http::Http;
+use nacoscrypt_kms_common::retry::RetryPolicy;
 use nacoscrypt_kms_common::time::{iso8601, parse_iso8601};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 const SERVICE: &str = "AWS credentials";
 
-/// One set of credentials.
+/// One set of credentials. Its `Debug` shows the access key id, never the secret or the
+/// session token.
+///
+/// ```
+/// use nacoscrypt_kms_aws::credentials::{Env, Provider};
+///
+/// let env = Env::from_pairs([
+///     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+///     ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+///     ("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr"),
+/// ]);
+/// let c = Provider::Environment.resolve_offline(&env)?.expect("configured");
+/// assert_eq!((c.access_key_id.as_str(), c.provider.as_str()), ("AKIDEXAMPLE", "env"));
+/// assert_eq!(c.session_token.as_ref().map(|t| t.as_str()), Some("FwoGZXIvYXdzEJr"));
+/// assert!(c.expiration.is_none(), "keys from the environment do not expire");
+/// let shown = format!("{c:?}");
+/// assert!(!shown.contains("wJalrXUtnFEMI") && !shown.contains("FwoGZXIvYXdzEJr"));
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Credential {
     /// The access key id (not secret).
@@ -100,6 +138,13 @@ impl std::fmt::Debug for Env {
 
 impl Env {
     /// The `AWS_*` variables and `HOME` of this process, now.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::Env;
+    ///
+    /// let env = Env::process();
+    /// assert_eq!(env.get("PATH"), None, "only AWS_* and HOME are kept");
+    /// ```
     pub fn process() -> Self {
         Self {
             vars: std::env::vars_os()
@@ -109,7 +154,16 @@ impl Env {
         }
     }
 
-    /// Exactly these variables (see [`Env`]).
+    /// Exactly these variables (see [`Env`]); the process environment is not read.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::Env;
+    ///
+    /// let env = Env::from_pairs([("AWS_PROFILE", "prod"), ("AWS_REGION", "eu-west-1")]);
+    /// assert_eq!(env.get("AWS_PROFILE"), Some("prod"));
+    /// let owned = Env::from_pairs(vec![("AWS_REGION".to_owned(), String::from("us-east-1"))]);
+    /// assert_eq!(owned.get("AWS_REGION"), Some("us-east-1"));
+    /// ```
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
@@ -122,6 +176,14 @@ impl Env {
     }
 
     /// A variable, if set and not empty (see [`Env`]).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::Env;
+    ///
+    /// let env = Env::from_pairs([("AWS_REGION", "eu-west-1"), ("AWS_PROFILE", "")]);
+    /// assert_eq!(env.get("AWS_REGION"), Some("eu-west-1"));
+    /// assert_eq!(env.get("AWS_PROFILE"), None, "empty is not set");
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
@@ -211,7 +273,8 @@ impl std::fmt::Debug for Provider {
     }
 }
 
-/// What fetching needs besides the provider: the variables, the transports, STS's URL.
+/// What fetching needs besides the provider: the variables, the transports, STS's URL, the
+/// retry policy and when the fetch began.
 pub(crate) struct Fetcher<'a> {
     pub(crate) env: &'a Env,
     /// For STS (https, the configured trust).
@@ -220,6 +283,69 @@ pub(crate) struct Fetcher<'a> {
     pub(crate) metadata: &'a Http,
     /// `https://sts.REGION.amazonaws.com` or an override.
     pub(crate) sts_url: &'a str,
+    /// Where `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is resolved (`http://169.254.170.2`).
+    pub(crate) container_base: &'a str,
+    /// Retries of each request; `max_total` bounds the whole fetch.
+    pub(crate) retry: &'a RetryPolicy,
+    /// When the fetch began.
+    pub(crate) started: Instant,
+}
+
+/// Why one try of a credential request failed.
+enum Failed {
+    /// It may succeed if tried again (no answer, 429, 5xx, throttling, an unreadable answer of
+    /// a metadata endpoint).
+    Transient(Error),
+    /// It will not.
+    Final(Error),
+}
+
+/// The codes of STS errors that are tried again (see the [module](self) docs).
+const STS_RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "IDPCommunicationError",
+];
+
+/// `e`, reporting `n` attempts.
+fn with_attempts(e: Error, n: u32) -> Error {
+    match e {
+        Error::KmsService(mut s) => {
+            s.attempts = n;
+            Error::KmsService(s)
+        }
+        other => other,
+    }
+}
+
+/// Whether an HTTP status is worth another try: 429 and 5xx.
+fn transient_status(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+impl Fetcher<'_> {
+    /// Runs `attempt` until it succeeds or fails for good, or the retry policy ends it (see the
+    /// [module](self) docs).
+    fn retrying<T>(&self, mut attempt: impl FnMut() -> Result<T, Failed>) -> Result<T, Error> {
+        let mut n = 0u32;
+        loop {
+            n += 1;
+            let error = match attempt() {
+                Ok(v) => return Ok(v),
+                Err(Failed::Final(e)) => return Err(with_attempts(e, n)),
+                Err(Failed::Transient(e)) => e,
+            };
+            if n >= self.retry.max_attempts {
+                return Err(with_attempts(error, n));
+            }
+            let pause = self.retry.backoff(n - 1);
+            if self.started.elapsed() + pause >= self.retry.max_total {
+                return Err(with_attempts(error, n));
+            }
+            std::thread::sleep(pause);
+        }
+    }
 }
 
 /// A credentials error (code `Credentials`, or the service's code), never holding a secret.
@@ -471,25 +597,42 @@ fn web_identity(
         ("RoleSessionName", &session),
         ("WebIdentityToken", token.trim()),
     ]));
-    let response = f
-        .https
-        .send(
-            "POST",
-            &format!("{}/", f.sts_url.trim_end_matches('/')),
-            &[(
-                "Content-Type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )],
-            Some(body.as_bytes()),
-        )
-        .map_err(|e| {
-            credential_error(format!(
-                "STS AssumeRoleWithWebIdentity: {}: {}",
-                e.kind.code(),
-                e.message
-            ))
-        })?;
-    sts_answer(response.status, &response.body, provider)
+    let url = format!("{}/", f.sts_url.trim_end_matches('/'));
+    f.retrying(|| {
+        let response = f
+            .https
+            .send(
+                "POST",
+                &url,
+                &[(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )],
+                Some(body.as_bytes()),
+            )
+            .map_err(|e| {
+                let error = credential_error(format!(
+                    "STS AssumeRoleWithWebIdentity: {}: {}",
+                    e.kind.code(),
+                    e.message
+                ));
+                if e.kind.retryable() {
+                    Failed::Transient(error)
+                } else {
+                    Failed::Final(error)
+                }
+            })?;
+        match sts_answer(response.status, &response.body, provider) {
+            Ok(c) => Ok(c),
+            Err(Error::KmsService(e))
+                if transient_status(response.status)
+                    || STS_RETRYABLE_CODES.contains(&e.code.as_str()) =>
+            {
+                Err(Failed::Transient(Error::KmsService(e)))
+            }
+            Err(e) => Err(Failed::Final(e)),
+        }
+    })
 }
 
 /// Reads the JSON credentials of the container endpoint and of IMDS.
@@ -546,9 +689,66 @@ fn container_http_allowed(host: &str) -> bool {
         || host.eq_ignore_ascii_case("fd00:ec2::23")
 }
 
+/// The default base of `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`: the ECS agent's address.
+pub(crate) const CONTAINER_RELATIVE_BASE: &str = "http://169.254.170.2";
+
+/// Checks a base for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`: `http://` to loopback or the
+/// ECS / EKS addresses, no path. Returns it without a trailing `/`.
+pub(crate) fn container_relative_base(base: &str) -> Result<String, Error> {
+    let base = base.trim().trim_end_matches('/');
+    match base.strip_prefix("http://") {
+        Some(host)
+            if !host.is_empty()
+                && !host.contains(['/', '?', '#', '@'])
+                && container_http_allowed(host) =>
+        {
+            Ok(base.to_owned())
+        }
+        _ => Err(Error::InvalidArgument {
+            reason: "the container credentials base must be http:// to a loopback or the ECS / EKS address, without a path",
+        }),
+    }
+}
+
+/// A GET of a metadata endpoint, with its retries: the credentials of its JSON answer.
+fn metadata_get(
+    f: &Fetcher<'_>,
+    http: &Http,
+    url: &str,
+    headers: &[(&str, &str)],
+    what: &dyn Fn(String) -> Error,
+    provider: &str,
+) -> Result<Credential, Error> {
+    f.retrying(|| {
+        let response = http.send("GET", url, headers, None).map_err(|e| {
+            let error = what(format!("{}: {}", e.kind.code(), e.message));
+            if e.kind.retryable() {
+                Failed::Transient(error)
+            } else {
+                Failed::Final(error)
+            }
+        })?;
+        if response.status != 200 {
+            let error = what(format!("HTTP {}", response.status));
+            return Err(if transient_status(response.status) {
+                Failed::Transient(error)
+            } else {
+                Failed::Final(error)
+            });
+        }
+        // An answer that is not the endpoint's JSON is tried again, as botocore does.
+        metadata_json(&response.body, provider).map_err(Failed::Transient)
+    })
+}
+
 fn from_container(f: &Fetcher<'_>) -> Result<Option<Credential>, Error> {
     let url = if let Some(rel) = f.env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-        format!("http://169.254.170.2{rel}")
+        if !rel.starts_with('/') || rel.contains(['?', '#', '@']) {
+            return Err(credential_error(
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting with /",
+            ));
+        }
+        format!("{}{rel}", f.container_base)
     } else if let Some(full) = f.env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
         if let Some(rest) = full.strip_prefix("http://") {
             let host = rest.split('/').next().unwrap_or("");
@@ -589,20 +789,8 @@ fn from_container(f: &Fetcher<'_>) -> Result<Option<Credential>, Error> {
     } else {
         f.metadata
     };
-    let response = http.send("GET", &url, &headers, None).map_err(|e| {
-        credential_error(format!(
-            "container credentials: {}: {}",
-            e.kind.code(),
-            e.message
-        ))
-    })?;
-    if response.status != 200 {
-        return Err(credential_error(format!(
-            "container credentials: HTTP {}",
-            response.status
-        )));
-    }
-    metadata_json(&response.body, "container").map(Some)
+    let what = |m: String| credential_error(format!("container credentials: {m}"));
+    metadata_get(f, http, &url, &headers, &what, "container").map(Some)
 }
 
 fn from_imds(f: &Fetcher<'_>, explicit: bool) -> Result<Option<Credential>, Error> {
@@ -623,44 +811,67 @@ fn from_imds(f: &Fetcher<'_>, explicit: bool) -> Result<Option<Credential>, Erro
         .trim_end_matches('/')
         .to_owned();
     let fail = |what: &str, m: String| credential_error(format!("instance metadata ({what}): {m}"));
-    let token = f
-        .metadata
-        .send(
-            "PUT",
-            &format!("{base}/latest/api/token"),
-            &[("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
-            Some(b""),
-        )
-        .map_err(|e| fail("token", format!("{}: {}", e.kind.code(), e.message)))?;
-    if token.status != 200 {
-        return Err(fail("token", format!("HTTP {}", token.status)));
-    }
-    let token = zeroize::Zeroizing::new(String::from_utf8_lossy(&token.body).trim().to_owned());
+    // One request with its retries: the answer's body, or why not.
+    let request = |what: &str,
+                   method: &str,
+                   url: &str,
+                   headers: &[(&str, &str)],
+                   body: Option<&[u8]>,
+                   hint: &str| {
+        f.retrying(|| {
+            let response = f.metadata.send(method, url, headers, body).map_err(|e| {
+                let error = fail(what, format!("{}: {}", e.kind.code(), e.message));
+                if e.kind.retryable() {
+                    Failed::Transient(error)
+                } else {
+                    Failed::Final(error)
+                }
+            })?;
+            if response.status == 200 {
+                return Ok(response.body);
+            }
+            let error = fail(what, format!("HTTP {}{hint}", response.status));
+            Err(if transient_status(response.status) {
+                Failed::Transient(error)
+            } else {
+                Failed::Final(error)
+            })
+        })
+    };
+    let token = request(
+        "token",
+        "PUT",
+        &format!("{base}/latest/api/token"),
+        &[("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
+        Some(b""),
+        "",
+    )?;
+    let token = zeroize::Zeroizing::new(String::from_utf8_lossy(&token).trim().to_owned());
     let headers = [("x-aws-ec2-metadata-token", token.as_str())];
     let path = format!("{base}/latest/meta-data/iam/security-credentials/");
-    let role = f
-        .metadata
-        .send("GET", &path, &headers, None)
-        .map_err(|e| fail("role", format!("{}: {}", e.kind.code(), e.message)))?;
-    if role.status != 200 {
-        return Err(fail(
-            "role",
-            format!("HTTP {} (no instance profile?)", role.status),
-        ));
-    }
-    let role = String::from_utf8_lossy(&role.body);
+    let role = request(
+        "role",
+        "GET",
+        &path,
+        &headers,
+        None,
+        " (no instance profile?)",
+    )?;
+    let role = String::from_utf8_lossy(&role);
     let role = role.lines().next().unwrap_or("").trim();
     if role.is_empty() || role.contains(['/', '?', '#']) {
         return Err(fail("role", "no role name".to_owned()));
     }
-    let creds = f
-        .metadata
-        .send("GET", &format!("{path}{role}"), &headers, None)
-        .map_err(|e| fail("credentials", format!("{}: {}", e.kind.code(), e.message)))?;
-    if creds.status != 200 {
-        return Err(fail("credentials", format!("HTTP {}", creds.status)));
-    }
-    metadata_json(&creds.body, "imds").map(Some)
+    let what = |m: String| fail("credentials", m);
+    metadata_get(
+        f,
+        f.metadata,
+        &format!("{path}{role}"),
+        &headers,
+        &what,
+        "imds",
+    )
+    .map(Some)
 }
 
 /// A credential source by the name bindings and settings use: `default` (the
@@ -697,6 +908,20 @@ impl std::str::FromStr for Provider {
 impl Provider {
     /// The standard chain: environment, web identity, shared files, container, instance
     /// metadata (see the [module](self) docs).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::{Env, Provider};
+    ///
+    /// let chain = Provider::default_chain();
+    /// assert_eq!(
+    ///     format!("{chain:?}"),
+    ///     "Chain([Environment, WebIdentity, Profile(None), Container, InstanceMetadata])"
+    /// );
+    /// // The environment comes first.
+    /// let env = Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "s")]);
+    /// assert_eq!(chain.resolve_offline(&env)?.expect("set").provider, "env");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn default_chain() -> Self {
         Self::Chain(vec![
             Self::Environment,
@@ -709,7 +934,23 @@ impl Provider {
 
     /// The credentials of a source that needs no network (fixed keys, the environment, a
     /// profile with keys), if configured; `Ok(None)` for a source that is not configured or
-    /// would need a request. See the [module](self) example.
+    /// would need a request. See also the [module](self) example.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_aws::credentials::{Env, Provider};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("aws-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let file = dir.join("credentials");
+    /// std::fs::write(&file, "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n")?;
+    /// let env = Env::from_pairs([("AWS_SHARED_CREDENTIALS_FILE", file.display().to_string())]);
+    /// let c = Provider::Profile(Some("dev".into())).resolve_offline(&env)?.expect("in the file");
+    /// assert_eq!((c.access_key_id.as_str(), c.provider.as_str()), ("AKIDDEV", "profile:dev"));
+    /// // The instance metadata service needs a request: nothing offline.
+    /// assert!(Provider::InstanceMetadata.resolve_offline(&env)?.is_none());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resolve_offline(&self, env: &Env) -> Result<Option<Credential>, Error> {
         match self {
             Self::Static { .. } => self.fetch_static().map(Some),
@@ -817,6 +1058,8 @@ pub(crate) struct CredentialCache {
     https: Http,
     metadata: Http,
     sts_url: String,
+    container_base: String,
+    retry: RetryPolicy,
     current: RwLock<Option<Cached>>,
     refreshing: Mutex<()>,
 }
@@ -840,9 +1083,10 @@ impl CredentialCache {
     pub(crate) fn new(
         provider: Provider,
         env: Env,
-        https: Http,
-        metadata: Http,
+        (https, metadata): (Http, Http),
         sts_url: String,
+        container_base: String,
+        retry: RetryPolicy,
     ) -> Self {
         Self {
             provider,
@@ -850,6 +1094,8 @@ impl CredentialCache {
             https,
             metadata,
             sts_url,
+            container_base,
+            retry,
             current: RwLock::new(None),
             refreshing: Mutex::new(()),
         }
@@ -912,6 +1158,9 @@ impl CredentialCache {
             https: &self.https,
             metadata: &self.metadata,
             sts_url: &self.sts_url,
+            container_base: &self.container_base,
+            retry: &self.retry,
+            started: Instant::now(),
         };
         let credential = Arc::new(self.provider.fetch(&fetcher)?);
         let (prefetch_at, stale_at) = match credential.expiration {

@@ -24,7 +24,13 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use zeroize::Zeroizing;
 
-/// The algorithm's name.
+/// The algorithm's name, the first word of every `Authorization` header made here.
+///
+/// ```
+/// use nacoscrypt_kms_aws::sigv4::ALGORITHM;
+///
+/// assert_eq!(ALGORITHM, "AWS4-HMAC-SHA256");
+/// ```
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// Headers never signed (botocore's `SIGNED_HEADERS_BLACKLIST`): proxies and clients change
@@ -49,6 +55,20 @@ const UNSIGNED: &[&str] = &[
 
 /// A request to sign. `headers` must hold `Host` and `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) and,
 /// for temporary credentials, `X-Amz-Security-Token`; see the [module](self) example.
+///
+/// ```
+/// use nacoscrypt_kms_aws::sigv4::Request;
+///
+/// let headers = [("Host", "sts.amazonaws.com"), ("X-Amz-Date", "20240501T120000Z")];
+/// let request = Request {
+///     method: "GET",
+///     path: "/",
+///     query: &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")],
+///     headers: &headers,
+///     body: b"",
+/// };
+/// assert_eq!(request.query.len(), 2);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
     /// `GET`, `POST`, …
@@ -158,7 +178,23 @@ pub fn canonical_request(request: &Request<'_>) -> (String, String) {
 }
 
 /// The `Authorization` header value of `request`, signed with `secret` for `region` and
-/// `service` at the request's `X-Amz-Date`; see the [module](self) example.
+/// `service` at the request's `X-Amz-Date`; see also the [module](self) example.
+///
+/// The `get-vanilla` case of AWS's Signature Version 4 test suite:
+///
+/// ```
+/// use nacoscrypt_kms_aws::sigv4::{self, Request};
+///
+/// let headers = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")];
+/// let request = Request { method: "GET", path: "/", query: &[], headers: &headers, body: b"" };
+/// let secret = b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+/// assert_eq!(
+///     sigv4::authorization(&request, "AKIDEXAMPLE", secret, "us-east-1", "service"),
+///     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+///      SignedHeaders=host;x-amz-date, \
+///      Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+/// );
+/// ```
 pub fn authorization(
     request: &Request<'_>,
     access_key_id: &str,

@@ -507,3 +507,540 @@ fn expired_tokens_are_renewed_once_and_the_cache_serves_an_outage() {
     s.reset();
     let _ = Provider::default_chain();
 }
+
+/// The container server's base (`http://127.0.0.1:K`), for the relative-URI form.
+fn container_base(s: &common::Server) -> String {
+    s.get("container").trim_end_matches("/creds").to_owned()
+}
+
+/// A web identity token file for the STS tests.
+fn web_identity_token(s: &common::Server) -> String {
+    let token = s.dir.join("web-identity-token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.test.token\n").unwrap();
+    token.display().to_string()
+}
+
+/// The variables of a web identity exchanged at the test server's STS.
+fn web_identity_env(s: &common::Server) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", web_identity_token(s)),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/nacos".to_owned(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", format!("https://{}", s.kms())),
+    ]
+}
+
+fn requests_to(s: &common::Server, server: &str) -> Vec<Value> {
+    s.requests()
+        .into_iter()
+        .filter(|r| r["server"] == server)
+        .collect()
+}
+
+#[test]
+fn container_credentials_by_the_relative_uri() {
+    let Some((s, _g)) = server() else { return };
+    let env = Env::from_pairs([
+        (
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/5f1c-nacos",
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    let kms = s
+        .builder_with(env.clone())
+        .container_relative_base(container_base(s))
+        .build()
+        .unwrap();
+    let r = kms.check("alias/nacos").unwrap();
+    assert_eq!(r.provider, "container");
+    assert!(r.access_key_id.starts_with("ASIACTR"), "{r:?}");
+    let asked = requests_to(s, "container");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0]["path"], "/v2/credentials/5f1c-nacos");
+    assert_eq!(asked[0]["method"], "GET");
+    assert_eq!(
+        asked[0]["authorization"],
+        Value::Null,
+        "the relative form sends no token"
+    );
+    // Without the test base, the relative URI goes to the ECS agent's address, never to the
+    // test server (nothing listens there: the request fails, and is not retried forever).
+    s.reset();
+    let e = s
+        .builder_with(env)
+        .metadata_timeouts(Duration::from_millis(200), Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+        .check("alias/nacos")
+        .unwrap_err();
+    assert!(e.to_string().contains("container credentials"), "{e}");
+    assert!(requests_to(s, "container").is_empty());
+    // The base is for loopback stand-ins only.
+    for bad in [
+        "http://10.1.2.3",
+        "https://127.0.0.1",
+        "http://127.0.0.1/path",
+        "169.254.170.2",
+    ] {
+        let e = s
+            .builder()
+            .container_relative_base(bad)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+    }
+    let e = s
+        .builder_with(Env::from_pairs([(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "@evil.example/x",
+        )]))
+        .container_relative_base(container_base(s))
+        .build()
+        .unwrap()
+        .check("alias/nacos")
+        .unwrap_err();
+    assert!(e.to_string().contains("must be a path"), "{e}");
+}
+
+#[test]
+fn web_identity_from_a_profile() {
+    let Some((s, _g)) = server() else { return };
+    let token = web_identity_token(s);
+    let cfg = s.dir.join("config-web-identity");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[default]\nregion = eu-west-1\n\n[profile eks]\nregion = us-east-1\n\
+             role_arn = arn:aws:iam::123456789012:role/nacos-eks\n\
+             web_identity_token_file = {token}\nrole_session_name = nacos-pod\n"
+        ),
+    )
+    .unwrap();
+    let env = Env::from_pairs([
+        ("AWS_CONFIG_FILE", cfg.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            s.dir.join("no-credentials").display().to_string(),
+        ),
+        ("AWS_PROFILE", "eks".to_owned()),
+        ("AWS_ENDPOINT_URL_STS", format!("https://{}", s.kms())),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]);
+    let kms = nacoscrypt_kms_aws::AwsKms::builder()
+        .endpoint(s.kms())
+        .ca_pem(s.ca_pem())
+        .environment(env)
+        .build()
+        .unwrap();
+    assert_eq!(kms.region(), "us-east-1", "the profile's region");
+    let r = kms.check(&s.key("alias/nacos")).unwrap();
+    assert_eq!(r.provider, "profile:eks");
+    assert!(
+        r.access_key_id.starts_with("ASIA") && r.expires.is_some(),
+        "{r:?}"
+    );
+    let sts = requests_to(s, "sts");
+    assert_eq!(sts.len(), 1, "{sts:?}");
+    assert_eq!(sts[0]["action"], "AssumeRoleWithWebIdentity");
+    assert_eq!(sts[0]["signed"], false);
+    assert_eq!(
+        sts[0]["role_arn"],
+        "arn:aws:iam::123456789012:role/nacos-eks"
+    );
+    assert_eq!(sts[0]["role_session_name"], "nacos-pod");
+    assert!(
+        requests_to(s, "kms")
+            .iter()
+            .all(|k| k["access_key_id"] == json!(r.access_key_id)),
+        "the KMS calls use the role's credentials"
+    );
+}
+
+#[test]
+fn sts_and_container_credentials_are_refreshed_before_expiry() {
+    let Some((s, _g)) = server() else { return };
+    s.control("POST", "/metadata", &json!({"lifetime": 4}));
+    let mut env = web_identity_env(s);
+    env.push(("AWS_EC2_METADATA_DISABLED", "true".to_owned()));
+    let sts_kms = s.builder_with(Env::from_pairs(env)).build().unwrap();
+    let container_kms = s
+        .builder_with(Env::from_pairs([
+            (
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "/v2/credentials/refresh",
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]))
+        .container_relative_base(container_base(s))
+        .build()
+        .unwrap();
+    let first_sts = sts_kms.check("alias/nacos").unwrap();
+    let first_ctr = container_kms.check("alias/nacos").unwrap();
+    assert_eq!(
+        (first_sts.provider.as_str(), first_ctr.provider.as_str()),
+        ("web_identity", "container")
+    );
+    // Used again within the first half of their life: the same credentials, no new request.
+    sts_kms
+        .encrypt("alias/nacos", b"x", &Context::new())
+        .unwrap();
+    container_kms
+        .encrypt("alias/nacos", b"x", &Context::new())
+        .unwrap();
+    assert_eq!(requests_to(s, "sts").len(), 1);
+    assert_eq!(requests_to(s, "container").len(), 1);
+    // From half their life (2 s of 4) on, the next call fetches new ones, before expiry.
+    std::thread::sleep(Duration::from_millis(2300));
+    for (kms, first) in [(&sts_kms, &first_sts), (&container_kms, &first_ctr)] {
+        kms.encrypt("alias/nacos", b"x", &Context::new()).unwrap();
+        let second = kms.check("alias/nacos").unwrap();
+        assert_ne!(
+            second.access_key_id, first.access_key_id,
+            "{}",
+            first.provider
+        );
+        assert!(second.expires > first.expires, "{second:?} / {first:?}");
+    }
+    assert_eq!(requests_to(s, "sts").len(), 2);
+    assert_eq!(requests_to(s, "container").len(), 2);
+    s.control("POST", "/metadata", &json!({"lifetime": 3600}));
+}
+
+/// A client of the credential source `source` ("sts", "container" or "imds") at the test
+/// server, with short metadata timeouts and fast retries.
+fn source_client(
+    s: &common::Server,
+    source: &str,
+    retry: RetryPolicy,
+) -> nacoscrypt_kms_aws::AwsKms {
+    let mut env = match source {
+        "sts" => web_identity_env(s),
+        "container" => vec![
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", s.get("container")),
+            (
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                "container-token-0123".to_owned(),
+            ),
+        ],
+        "imds" => vec![("AWS_EC2_METADATA_SERVICE_ENDPOINT", s.get("imds"))],
+        other => panic!("{other}"),
+    };
+    if source != "imds" {
+        env.push(("AWS_EC2_METADATA_DISABLED", "true".to_owned()));
+    }
+    s.builder_with(Env::from_pairs(env))
+        .timeouts(Duration::from_secs(1), Duration::from_millis(600))
+        .metadata_timeouts(Duration::from_millis(300), Duration::from_millis(600))
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        max_total: Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn credential_endpoints_that_fail_for_a_while_are_retried() {
+    let Some((s, _g)) = server() else { return };
+    const CREDS: &str = "/latest/meta-data/iam/security-credentials/nacos-reader";
+    let cases: &[(&str, &str, Option<&str>, u32)] = &[
+        ("imds", "throttle", Some("/latest/api/token"), 2),
+        (
+            "imds",
+            "unavailable",
+            Some("/latest/meta-data/iam/security-credentials/"),
+            1,
+        ),
+        ("imds", "internal", Some(CREDS), 1),
+        ("imds", "garbage", Some(CREDS), 2),
+        ("imds", "hang", Some(CREDS), 1),
+        ("imds", "reset", None, 1),
+        ("container", "throttle", None, 1),
+        ("container", "unavailable", None, 2),
+        ("container", "garbage", None, 1),
+        ("container", "truncated", None, 1),
+        ("container", "hang", None, 1),
+        ("sts", "throttle", None, 2),
+        ("sts", "unavailable", None, 1),
+        ("sts", "internal", None, 1),
+        ("sts", "reset", None, 1),
+        ("sts", "hang", None, 1),
+    ];
+    for &(source, kind, action, count) in cases {
+        s.reset();
+        let mut fault = json!({"server": source, "kind": kind, "count": count, "seconds": 3});
+        if let Some(a) = action {
+            fault["action"] = json!(a);
+        }
+        s.faults(json!([fault]));
+        let kms = source_client(s, source, fast_retries());
+        let started = Instant::now();
+        let r = kms
+            .check("alias/nacos")
+            .unwrap_or_else(|e| panic!("{source} {kind}: {e}"));
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(4), "{source} {kind}: {took:?}");
+        let want = if source == "sts" {
+            "web_identity"
+        } else {
+            source
+        };
+        assert_eq!(r.provider, want, "{source} {kind}");
+        // The failed requests were tried again, the same request each time.
+        let asked = requests_to(s, source);
+        let path = action.map_or_else(
+            || asked.first().map(|r| r["path"].clone()).unwrap_or_default(),
+            |a| json!(a),
+        );
+        let same = asked.iter().filter(|r| r["path"] == path).count();
+        assert_eq!(same, count as usize + 1, "{source} {kind}: {asked:?}");
+        assert!(!s.get("secret").is_empty());
+    }
+    s.reset();
+}
+
+#[test]
+fn credential_endpoints_that_keep_failing_end_in_a_documented_error_in_time() {
+    let Some((s, _g)) = server() else { return };
+    const CREDS: &str = "/latest/meta-data/iam/security-credentials/nacos-reader";
+    // (source, fault, action, what the error says, its code, attempts made)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, &'a str, u32);
+    let cases: &[Case<'_>] = &[
+        (
+            "imds",
+            "unavailable",
+            Some("/latest/api/token"),
+            "instance metadata (token): HTTP 503",
+            "Credentials",
+            4,
+        ),
+        (
+            "imds",
+            "throttle",
+            Some(CREDS),
+            "instance metadata (credentials): HTTP 429",
+            "Credentials",
+            4,
+        ),
+        (
+            "imds",
+            "garbage",
+            Some(CREDS),
+            "imds: the answer is not JSON",
+            "Credentials",
+            4,
+        ),
+        (
+            "container",
+            "internal",
+            None,
+            "container credentials: HTTP 500",
+            "Credentials",
+            4,
+        ),
+        (
+            "container",
+            "garbage",
+            None,
+            "container: the answer is not JSON",
+            "Credentials",
+            4,
+        ),
+        ("sts", "throttle", None, "Rate exceeded", "Throttling", 4),
+        (
+            "sts",
+            "unavailable",
+            None,
+            "Service Unavailable",
+            "ServiceUnavailable",
+            4,
+        ),
+        // Not worth another try: STS answering 200 without credentials.
+        (
+            "sts",
+            "garbage",
+            None,
+            "STS answered without",
+            "Credentials",
+            1,
+        ),
+    ];
+    for &(source, kind, action, says, code, attempts) in cases {
+        s.reset();
+        let mut fault = json!({"server": source, "kind": kind, "count": 50});
+        if let Some(a) = action {
+            fault["action"] = json!(a);
+        }
+        s.faults(json!([fault]));
+        let kms = source_client(s, source, fast_retries());
+        let started = Instant::now();
+        let e = kms.check("alias/nacos").unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "{source} {kind}: {took:?}");
+        let se = service_error(&e);
+        assert_eq!(
+            (se.code.as_str(), se.attempts),
+            (code, attempts),
+            "{source} {kind}: {e}"
+        );
+        assert!(e.to_string().contains(says), "{source} {kind}: {e}");
+        assert!(!e.to_string().contains(&s.get("secret")));
+        assert!(!e.to_string().contains("container-token-0123"));
+        assert!(!e.to_string().contains("eyJhbGciOiJSUzI1NiJ9"));
+        // The KMS calls fail the same way, before any KMS request.
+        s.reset();
+        s.faults(json!([{"server": source, "kind": kind, "count": 50, "action": action}]));
+        let e = kms
+            .encrypt("alias/nacos", b"x", &Context::new())
+            .unwrap_err();
+        assert_eq!(service_error(&e).attempts, attempts, "{source} {kind}: {e}");
+        assert!(requests_to(s, "kms").is_empty(), "{source} {kind}");
+    }
+    // An endpoint that hangs: each try ends at the request timeout, the fetch at the policy's
+    // max_total (plus one timeout), with a Timeout.
+    for source in ["imds", "container", "sts"] {
+        s.reset();
+        s.faults(json!([{"server": source, "kind": "hang", "count": 50, "seconds": 5}]));
+        let retry = RetryPolicy {
+            max_total: Duration::from_millis(1500),
+            ..fast_retries()
+        };
+        let kms = source_client(s, source, retry);
+        let started = Instant::now();
+        let e = kms.check("alias/nacos").unwrap_err();
+        let took = started.elapsed();
+        assert!(e.to_string().contains("Timeout"), "{source}: {e}");
+        assert!(service_error(&e).attempts >= 2, "{source}: {e}");
+        assert!(
+            took < Duration::from_millis(1500 + 600 + 500),
+            "{source}: {took:?}"
+        );
+    }
+    s.reset();
+}
+
+#[test]
+fn the_chain_tries_its_sources_in_botocores_order() {
+    let Some((s, _g)) = server() else { return };
+    assert_eq!(
+        format!("{:?}", Provider::default_chain()),
+        "Chain([Environment, WebIdentity, Profile(None), Container, InstanceMetadata])"
+    );
+    let creds = s.dir.join("credentials-chain");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            s.get("access_key_id"),
+            s.get("secret")
+        ),
+    )
+    .unwrap();
+    let container_token = s.dir.join("container-token-chain");
+    // botocore refuses a token file with a newline (this client trims one).
+    std::fs::write(&container_token, "container-token-0123").unwrap();
+    let home = s.dir.join("home-chain");
+    std::fs::create_dir_all(&home).unwrap();
+    // Every source configured at once; each step takes the winner away.
+    // (our provider name, botocore's method, the variables of the source)
+    type Layer<'a> = (&'a str, &'a str, Vec<(&'a str, String)>);
+    let mut layers: Vec<Layer<'_>> = vec![
+        (
+            "env",
+            "env",
+            vec![
+                ("AWS_ACCESS_KEY_ID", s.get("access_key_id")),
+                ("AWS_SECRET_ACCESS_KEY", s.get("secret")),
+            ],
+        ),
+        (
+            "web_identity",
+            "assume-role-with-web-identity",
+            web_identity_env(s),
+        ),
+        (
+            "profile:default",
+            "shared-credentials-file",
+            vec![("AWS_SHARED_CREDENTIALS_FILE", creds.display().to_string())],
+        ),
+        (
+            "container",
+            "container-role",
+            vec![
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", s.get("container")),
+                (
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                    container_token.display().to_string(),
+                ),
+            ],
+        ),
+        (
+            "imds",
+            "iam-role",
+            vec![("AWS_EC2_METADATA_SERVICE_ENDPOINT", s.get("imds"))],
+        ),
+    ];
+    let below = ["sts", "container", "imds"];
+    while !layers.is_empty() {
+        let (ours, botocores) = (layers[0].0, layers[0].1);
+        let mut vars: Vec<(&str, String)> = vec![
+            ("HOME", home.display().to_string()),
+            (
+                "AWS_CONFIG_FILE",
+                s.dir.join("no-config").display().to_string(),
+            ),
+            ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ];
+        if !layers.iter().any(|l| l.0 == "profile:default") {
+            vars.push((
+                "AWS_SHARED_CREDENTIALS_FILE",
+                s.dir.join("no-credentials").display().to_string(),
+            ));
+        }
+        for (_, _, v) in &layers {
+            vars.extend(v.iter().cloned());
+        }
+        s.reset();
+        let report = s
+            .builder_with(Env::from_pairs(vars.clone()))
+            .build()
+            .unwrap()
+            .check("alias/nacos")
+            .unwrap();
+        assert_eq!(report.provider, ours);
+        // Sources after the winner are never asked.
+        let asked: Vec<String> = below
+            .iter()
+            .filter(|b| !requests_to(s, b).is_empty())
+            .map(|b| (*b).to_owned())
+            .collect();
+        let expected: Vec<String> = match ours {
+            "web_identity" => vec!["sts".into()],
+            "container" => vec!["container".into()],
+            "imds" => vec!["imds".into()],
+            _ => vec![],
+        };
+        assert_eq!(asked, expected, "{ours}");
+        // botocore's default chain, given the same variables, picks the same source.
+        let env: serde_json::Map<String, Value> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+            .collect();
+        let theirs = oracle("credential_source", &json!({ "env": env }));
+        assert_eq!(
+            theirs["method"], botocores,
+            "botocore with {ours}'s variables"
+        );
+        layers.remove(0);
+    }
+}

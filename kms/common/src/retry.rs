@@ -134,7 +134,8 @@ pub enum Stop {
     RetryNow(KmsServiceError),
     /// Not retryable: fail with this error.
     Fail(KmsServiceError),
-    /// Not retryable: fail with this error of another kind (credentials, arguments).
+    /// Not retryable: fail with this error of another kind (credentials, arguments). A service
+    /// error reports the attempts of this run, or its own count if larger.
     Error(Error),
 }
 
@@ -205,8 +206,10 @@ pub fn run<T>(
             Ok(v) => return Ok(v),
             Err(Stop::Error(e)) => {
                 return Err(match e {
+                    // An error that counted its own tries (a credential fetch that retried)
+                    // keeps that count when it is larger.
                     Error::KmsService(mut s) => {
-                        s.attempts = n;
+                        s.attempts = s.attempts.max(n);
                         Error::KmsService(s)
                     }
                     other => other,

@@ -9,17 +9,75 @@
 use nacoscrypt_core::kms::Context;
 use nacoscrypt_core::{Error, Result};
 
-/// The format byte of the blobs this crate writes (and the only one it reads).
+/// The format byte of the blobs this crate writes (and the only one it reads): the first byte
+/// of the decoded blob.
+///
+/// ```no_run
+/// use nacoscrypt_core::kms::{Context, Kms};
+/// use nacoscrypt_kms_pkcs11::{FORMAT_V1, Pin, Pkcs11Kms, Token};
+///
+/// let kms = Pkcs11Kms::builder()
+///     .module("/usr/lib/softhsm/libsofthsm2.so")
+///     .token(Token::Label("nacos".into()))
+///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+///     .build()?;
+/// let blob = kms.encrypt("nacos-2026", b"secret", &Context::new())?;
+/// let raw = base64_simd::STANDARD.decode_to_vec(&blob).expect("standard base64");
+/// assert_eq!(raw[0], FORMAT_V1);
+/// assert_eq!(&raw[2..2 + usize::from(raw[1])], b"nacos-2026", "the label of the key");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 pub const FORMAT_V1: u8 = 0x01;
-/// Bytes of the AES-GCM IV in a blob.
+/// Bytes of the AES-GCM IV in a blob, after the label.
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::{IV_LEN, TAG_LEN};
+///
+/// // format, label length, label, IV, ciphertext, tag: a 32-byte data key under "nacos-2026".
+/// let label = "nacos-2026";
+/// let raw = 1 + 1 + label.len() + IV_LEN + 32 + TAG_LEN;
+/// assert_eq!(raw, 72);
+/// assert_eq!(raw.div_ceil(3) * 4, 96, "base64 characters of the blob");
+/// ```
 pub const IV_LEN: usize = 12;
-/// Bytes of the AES-GCM tag at the end of a blob.
+/// Bytes of the AES-GCM tag at the end of a blob (a 128-bit tag).
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::TAG_LEN;
+///
+/// assert_eq!(TAG_LEN * 8, 128);
+/// ```
 pub const TAG_LEN: usize = 16;
-/// The longest key label a blob can name, in bytes (its length is one byte).
+/// The longest key label a blob can name, in bytes (its length is one byte); longer labels are
+/// refused before any call to the token.
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::MAX_LABEL_LEN;
+///
+/// assert_eq!(MAX_LABEL_LEN, usize::from(u8::MAX));
+/// ```
 pub const MAX_LABEL_LEN: usize = 255;
 /// The longest blob text read (1 MiB): longer input is refused before decoding.
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::MAX_BLOB_TEXT_LEN;
+///
+/// assert_eq!(MAX_BLOB_TEXT_LEN, 1 << 20);
+/// ```
 pub const MAX_BLOB_TEXT_LEN: usize = 1 << 20;
-/// The domain separator that starts the AES-GCM associated data.
+/// The domain separator that starts the AES-GCM associated data (then the length-prefixed
+/// label and context pairs; see the crate docs).
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::AAD_PREFIX;
+///
+/// // The associated data of a blob under the label "k" with an empty context.
+/// let mut aad = AAD_PREFIX.to_vec();
+/// aad.extend_from_slice(&1u32.to_be_bytes());
+/// aad.extend_from_slice(b"k");
+/// assert_eq!(aad.len(), 20 + 4 + 1);
+/// assert!(aad.starts_with(b"nacoscrypt:pkcs11:v1"));
+/// ```
 pub const AAD_PREFIX: &[u8] = b"nacoscrypt:pkcs11:v1";
 
 /// A blob taken apart; borrows the decoded bytes.

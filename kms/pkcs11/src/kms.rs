@@ -16,13 +16,28 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// Idle sessions kept per token by default.
+/// Idle sessions kept per token by default (see
+/// [`Pkcs11KmsBuilder::max_idle_sessions`]).
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::DEFAULT_MAX_IDLE_SESSIONS;
+///
+/// assert_eq!(DEFAULT_MAX_IDLE_SESSIONS, 16);
+/// ```
 pub const DEFAULT_MAX_IDLE_SESSIONS: usize = 16;
 
 /// The AES-GCM tag length, in bits.
 const TAG_BITS: u64 = 128;
 
 /// Which token of the module holds the keys.
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::Token;
+///
+/// let by_label = Token::Label("nacos".into()); // found again if it moves to another slot
+/// let by_slot = Token::Slot(0);
+/// assert_ne!(by_label, by_slot);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Token {
     /// The token whose label (`CK_TOKEN_INFO.label`, trailing blanks ignored) is this one; it
@@ -38,6 +53,29 @@ pub enum Token {
 ///
 /// Cheap to clone (clones share the session pool) and safe to share between threads. See the
 /// crate docs for the blob layout.
+///
+/// ```no_run
+/// use nacoscrypt_core::kms::{Context, KeySpec, Kms};
+/// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+///
+/// let kms = Pkcs11Kms::builder()
+///     .module("/usr/lib/softhsm/libsofthsm2.so")
+///     .token(Token::Label("nacos".into()))
+///     .pin(Pin::from_file("/run/secrets/hsm-pin".as_ref())?)
+///     .default_key_label("nacos-2026")
+///     .build()?;
+/// let threads: Vec<_> = (0..4)
+///     .map(|_| {
+///         let kms = kms.clone(); // the same session pool
+///         std::thread::spawn(move || kms.generate_data_key("", KeySpec::Aes256, &Context::new()))
+///     })
+///     .collect();
+/// for t in threads {
+///     let key = t.join().expect("no panic")?;
+///     assert_eq!(kms.decrypt(&key.ciphertext_blob, &Context::new())?.as_bytes(), key.plaintext.as_bytes());
+/// }
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Pkcs11Kms {
     inner: Arc<Inner>,
@@ -72,7 +110,20 @@ impl Inner {
     }
 }
 
-/// Builds a [`Pkcs11Kms`]; see [`Pkcs11Kms::builder`].
+/// Builds a [`Pkcs11Kms`]; see [`Pkcs11Kms::builder`]. Nothing is loaded until
+/// [`build`](Self::build); the builder's `Debug` never shows the PIN.
+///
+/// ```
+/// use nacoscrypt_core::SecretString;
+/// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+///
+/// let builder = Pkcs11Kms::builder()
+///     .module("/usr/lib/softhsm/libsofthsm2.so")
+///     .token(Token::Label("nacos".into()))
+///     .pin(Pin::new(SecretString::from("4321".to_owned()))?);
+/// assert!(!format!("{builder:?}").contains("4321"));
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Pkcs11KmsBuilder {
     module: Option<PathBuf>,
@@ -85,6 +136,17 @@ pub struct Pkcs11KmsBuilder {
 impl Pkcs11KmsBuilder {
     /// The PKCS#11 module (shared library) to load, for example
     /// `/usr/lib/softhsm/libsofthsm2.so`. Required.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_pkcs11::{Pkcs11Kms, Token};
+    ///
+    /// let err = Pkcs11Kms::builder()
+    ///     .module("/nonexistent/libvendor-pkcs11.so")
+    ///     .token(Token::Label("nacos".into()))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), nacoscrypt_core::ErrorKind::Io, "{err}");
+    /// ```
     #[must_use]
     pub fn module(mut self, path: impl Into<PathBuf>) -> Self {
         self.module = Some(path.into());
@@ -92,6 +154,15 @@ impl Pkcs11KmsBuilder {
     }
 
     /// The token, by label or slot. Required.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_pkcs11::{Pkcs11Kms, Token};
+    ///
+    /// let err = Pkcs11Kms::builder().module("/usr/lib/softhsm/libsofthsm2.so").build().unwrap_err();
+    /// assert!(err.to_string().contains("token"), "{err}");
+    /// let empty = Pkcs11Kms::builder().module("libsofthsm2.so").token(Token::Label(String::new()));
+    /// assert!(empty.build().is_err());
+    /// ```
     #[must_use]
     pub fn token(mut self, token: Token) -> Self {
         self.token = Some(token);
@@ -100,6 +171,18 @@ impl Pkcs11KmsBuilder {
 
     /// The user PIN (read it with [`Pin::from_file`] or [`Pin::from_env`]). Without one the
     /// KMS does not log in and sees only public objects.
+    ///
+    /// ```no_run
+    /// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+    ///
+    /// let kms = Pkcs11Kms::builder()
+    ///     .module("/usr/lib/softhsm/libsofthsm2.so")
+    ///     .token(Token::Slot(0))
+    ///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+    ///     .build()?; // a wrong PIN fails here: CKR_PIN_INCORRECT
+    /// assert_eq!(kms.stats().logins, 1);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn pin(mut self, pin: Pin) -> Self {
         self.pin = Some(pin);
@@ -108,6 +191,19 @@ impl Pkcs11KmsBuilder {
 
     /// The label of the AES key used when a caller passes an empty key id (no default: an
     /// empty key id is then an error).
+    ///
+    /// ```
+    /// use nacoscrypt_kms_pkcs11::{Pkcs11Kms, Token};
+    ///
+    /// // Labels are checked before the module is loaded: 1 to 255 bytes.
+    /// let err = Pkcs11Kms::builder()
+    ///     .module("/usr/lib/softhsm/libsofthsm2.so")
+    ///     .token(Token::Label("nacos".into()))
+    ///     .default_key_label("x".repeat(256))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), nacoscrypt_core::ErrorKind::InvalidArgument);
+    /// ```
     #[must_use]
     pub fn default_key_label(mut self, label: impl Into<String>) -> Self {
         self.default_label = Some(label.into());
@@ -116,6 +212,20 @@ impl Pkcs11KmsBuilder {
 
     /// Idle sessions kept open for reuse (default [`DEFAULT_MAX_IDLE_SESSIONS`], at least 1).
     /// More threads than this still work: their extra sessions are closed after use.
+    ///
+    /// ```no_run
+    /// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+    ///
+    /// // An HSM that allows few sessions per application.
+    /// let kms = Pkcs11Kms::builder()
+    ///     .module("/opt/vendor/lib/libpkcs11.so")
+    ///     .token(Token::Label("nacos".into()))
+    ///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+    ///     .max_idle_sessions(4)
+    ///     .build()?;
+    /// assert!(kms.stats().idle <= 4);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     #[must_use]
     pub fn max_idle_sessions(mut self, n: usize) -> Self {
         self.max_idle = n.max(1);
@@ -130,6 +240,14 @@ impl Pkcs11KmsBuilder {
     /// invalid; [`Error::Io`] if the module cannot be loaded; [`Error::KmsService`] with the
     /// module's `CKR_…` code if it refuses (`CKR_PIN_INCORRECT`, …); [`Error::Kms`] if no
     /// token matches.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_pkcs11::Pkcs11Kms;
+    ///
+    /// let err = Pkcs11Kms::builder().build().unwrap_err();
+    /// assert_eq!(err.kind(), nacoscrypt_core::ErrorKind::InvalidArgument);
+    /// assert!(err.to_string().contains("module"), "{err}");
+    /// ```
     pub fn build(self) -> Result<Pkcs11Kms> {
         let module_path = self.module.ok_or(Error::InvalidArgument {
             reason: "the PKCS#11 module path is not set",
@@ -163,6 +281,20 @@ impl Pkcs11KmsBuilder {
 }
 
 /// What [`Pkcs11Kms::check`] found.
+///
+/// ```no_run
+/// use nacoscrypt_kms_pkcs11::{CheckReport, Pin, Pkcs11Kms, Token};
+///
+/// let kms = Pkcs11Kms::builder()
+///     .module("/usr/lib/softhsm/libsofthsm2.so")
+///     .token(Token::Label("nacos".into()))
+///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+///     .build()?;
+/// let CheckReport { library, token_label, token_serial, slot, key_label, stats } =
+///     kms.check("nacos-2026")?;
+/// println!("{key_label} in {token_label} ({token_serial}, slot {slot}) by {library}: {stats:?}");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckReport {
     /// The module's manufacturer and description (`CK_INFO`).
@@ -209,11 +341,39 @@ impl Pkcs11Kms {
     }
 
     /// The pool's counters: sessions opened and discarded, logins, idle sessions.
+    ///
+    /// ```no_run
+    /// use nacoscrypt_core::kms::{Context, Kms};
+    /// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+    ///
+    /// let kms = Pkcs11Kms::builder()
+    ///     .module("/usr/lib/softhsm/libsofthsm2.so")
+    ///     .token(Token::Label("nacos".into()))
+    ///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+    ///     .build()?;
+    /// kms.encrypt("nacos-2026", b"x", &Context::new())?;
+    /// let stats = kms.stats();
+    /// assert_eq!((stats.sessions_opened, stats.logins), (1, 1), "the session of build, reused");
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn stats(&self) -> PoolStats {
         self.inner.pool.stats()
     }
 
     /// The default key label, if set.
+    ///
+    /// ```no_run
+    /// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+    ///
+    /// let kms = Pkcs11Kms::builder()
+    ///     .module("/usr/lib/softhsm/libsofthsm2.so")
+    ///     .token(Token::Label("nacos".into()))
+    ///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+    ///     .default_key_label("nacos-2026")
+    ///     .build()?;
+    /// assert_eq!(kms.default_key_label(), Some("nacos-2026"));
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn default_key_label(&self) -> Option<&str> {
         self.inner.default_label.as_deref()
     }
@@ -224,6 +384,22 @@ impl Pkcs11Kms {
     /// # Errors
     /// As the [`Kms`] calls: [`Error::UnknownKeyId`] if no AES key has the label, the module's
     /// error otherwise.
+    ///
+    /// ```no_run
+    /// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, Token};
+    ///
+    /// let kms = Pkcs11Kms::builder()
+    ///     .module("/usr/lib/softhsm/libsofthsm2.so")
+    ///     .token(Token::Label("nacos".into()))
+    ///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+    ///     .default_key_label("nacos-2026")
+    ///     .build()?;
+    /// let report = kms.check("")?; // the default label
+    /// assert_eq!((report.token_label.as_str(), report.key_label.as_str()), ("nacos", "nacos-2026"));
+    /// let missing = kms.check("no-such-key").unwrap_err();
+    /// assert_eq!(missing.kind(), nacoscrypt_core::ErrorKind::UnknownKey);
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn check(&self, key_label: &str) -> Result<CheckReport> {
         let label = self.label(key_label)?.to_owned();
         let probe = b"nacoscrypt kms check";

@@ -39,7 +39,7 @@
 //! as the key id); old blobs still name, and decrypt with, the old label until it is destroyed.
 //! Reusing a label for a second key makes both unusable (a label must find one key). The
 //! format byte lets a later version change the layout; this one refuses any other format.
-//! A data key blob of AES-256 with a 20-byte label is 105 characters, far below Nacos's 1024.
+//! A data key blob of AES-256 with a 20-byte label is 112 characters, far below Nacos's 1024.
 //!
 //! # Errors
 //! A missing key label is [`Error::UnknownKeyId`](nacoscrypt_core::Error::UnknownKeyId); a blob

@@ -4,7 +4,19 @@ use nacoscrypt_core::{Error, Result, SecretString};
 use std::fmt;
 use std::path::Path;
 
-/// The longest PIN file read, in bytes.
+/// The longest PIN file read, in bytes: a longer file is refused, unread.
+///
+/// ```
+/// use nacoscrypt_kms_pkcs11::{MAX_PIN_FILE_LEN, Pin};
+///
+/// # let dir = std::env::temp_dir().join(format!("pin-max-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("not-a-pin");
+/// std::fs::write(&path, vec![b'1'; MAX_PIN_FILE_LEN + 1])?;
+/// assert!(Pin::from_file(&path).is_err());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_PIN_FILE_LEN: usize = 4096;
 
 /// The token's user PIN. Wiped when dropped; its `Debug` is `Pin([REDACTED])`.
@@ -32,6 +44,17 @@ impl Pin {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if it is empty.
+    ///
+    /// ```
+    /// use nacoscrypt_core::SecretString;
+    /// use nacoscrypt_kms_pkcs11::Pin;
+    ///
+    /// # let from_vault = || "4321".to_owned();
+    /// let pin = Pin::new(SecretString::from(from_vault()))?;
+    /// assert_eq!(format!("{pin:?}"), "Pin([REDACTED])");
+    /// assert!(Pin::new(SecretString::from(String::new())).is_err());
+    /// # Ok::<(), nacoscrypt_core::Error>(())
+    /// ```
     pub fn new(pin: SecretString) -> Result<Self> {
         if pin.as_str().is_empty() {
             return Err(Error::InvalidArgument {
@@ -46,6 +69,22 @@ impl Pin {
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be read; [`Error::InvalidArgument`] if the PIN is empty.
+    ///
+    /// ```
+    /// use nacoscrypt_kms_pkcs11::Pin;
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("pin-file-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("hsm-pin");
+    /// std::fs::write(&path, "1234\r\n")?; // written on Windows: \r\n is dropped too
+    /// let pin = Pin::from_file(&path)?;
+    /// # drop(pin);
+    /// std::fs::write(&path, "\n")?;
+    /// assert!(Pin::from_file(&path).is_err(), "an empty PIN");
+    /// assert!(Pin::from_file(&dir.join("missing")).is_err());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = nacoscrypt_core::fs::read_text_file(
             path,

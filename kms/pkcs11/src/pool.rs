@@ -49,7 +49,20 @@ pub(crate) fn module(path: &Path) -> Result<Pkcs11> {
     Ok(module)
 }
 
-/// Counters of a pool, for tests and operators.
+/// Counters of a pool, for tests and operators ([`Pkcs11Kms::stats`](crate::Pkcs11Kms::stats)).
+///
+/// ```no_run
+/// use nacoscrypt_kms_pkcs11::{Pin, Pkcs11Kms, PoolStats, Token};
+///
+/// let kms = Pkcs11Kms::builder()
+///     .module("/usr/lib/softhsm/libsofthsm2.so")
+///     .token(Token::Label("nacos".into()))
+///     .pin(Pin::from_env("NACOSCRYPT_PKCS11_PIN")?)
+///     .build()?;
+/// let PoolStats { sessions_opened, logins, sessions_discarded, idle } = kms.stats();
+/// assert_eq!((sessions_opened, logins, sessions_discarded, idle), (1, 1, 0, 1), "after build");
+/// # Ok::<(), nacoscrypt_core::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Sessions opened since the KMS was built.

@@ -1,6 +1,6 @@
 //! `Pkcs11Kms` against a real PKCS#11 module, SoftHSM2: round trips through the config
 //! functions, 8 threads on one pool, wrong PIN, missing key, key rotation, the token removed
-//! while threads use it, garbage blobs.
+//! while threads use it (and one that comes back, used again by the same KMS), garbage blobs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -383,6 +383,83 @@ fn the_token_removed_mid_run_is_a_clean_error_never_a_hang() {
         .build()
         .unwrap_err();
     assert_eq!(code(&err), "CKR_TOKEN_NOT_PRESENT", "{err}");
+}
+
+#[test]
+fn a_token_that_comes_back_is_used_again() {
+    let Some(env) = env() else { return };
+    let m = raw_module(&env.module);
+    // The key's value is known to the test only so that the "same" token can come back with it
+    // (as a re-inserted HSM token, or one restored from its backup, does).
+    let value: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+    common::import_aes_key(&m, "comeback", "k", &value);
+    let kms = kms("comeback", "k");
+    let ctx = Context::new();
+    let before = kms.encrypt("", b"written before", &ctx).unwrap();
+    assert_eq!(kms.stats().logins, 1);
+
+    // Taken out while two threads use it: each of them sees a clean error, soon.
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..2 {
+        let (kms, blob, tx) = (kms.clone(), before.clone(), tx.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let r = loop {
+                match kms.decrypt(&blob, &Context::new()) {
+                    Ok(_) if started.elapsed() < Duration::from_secs(20) => {}
+                    other => break other.map(|_| ()),
+                }
+            };
+            tx.send(r).unwrap();
+        });
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    common::softhsm_util(&["--delete-token", "--token", "comeback"]);
+    for _ in 0..2 {
+        let r = rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("a thread hung after the token was removed");
+        let e = r.expect_err("every thread saw the removal");
+        assert!(
+            matches!(e.kind(), ErrorKind::Kms | ErrorKind::UnknownKey),
+            "{e}"
+        );
+    }
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = kms.decrypt(&before, &ctx).unwrap_err();
+        assert_eq!(code(&err), "CKR_TOKEN_NOT_PRESENT", "{err}");
+        let err = kms.encrypt("", b"x", &ctx).unwrap_err();
+        assert_eq!(code(&err), "CKR_TOKEN_NOT_PRESENT", "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    let gone = kms.stats();
+    assert_eq!(
+        gone.idle, 0,
+        "no session kept on a token that is gone: {gone:?}"
+    );
+
+    // Back, with the same label and key (in another slot: it is found by its label again).
+    let slot = common::insert_token(&m, "comeback");
+    common::import_aes_key(&m, "comeback", "k", &value);
+    let started = Instant::now();
+    let plain = kms.decrypt(&before, &ctx).unwrap();
+    assert_eq!(plain.as_bytes(), b"written before");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The same KMS, not a new one: new blobs round-trip, it logged in to the new token, and
+    // `check` reports the slot the token is in now.
+    let after = kms.encrypt("", b"written after", &ctx).unwrap();
+    assert_eq!(
+        kms.decrypt(&after, &ctx).unwrap().as_bytes(),
+        b"written after"
+    );
+    let stats = kms.stats();
+    assert_eq!(
+        stats.logins, 2,
+        "logged in again after the token came back: {stats:?}"
+    );
+    assert!(stats.sessions_discarded >= 1, "{stats:?}");
+    assert_eq!(kms.check("").unwrap().slot, slot.id());
 }
 
 #[test]

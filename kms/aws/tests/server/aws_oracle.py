@@ -9,6 +9,11 @@
     aws_oracle.py encrypt < {"endpoint", "ca", "key_id", "plaintext_b64", "context"?} -> {"blob_b64"}
     aws_oracle.py assume_role_with_web_identity < {"endpoint", "ca", "role_arn", "token"}
         -> {"access_key_id"}
+    aws_oracle.py credential_source < {"env": {NAME: VALUE, ...}}
+        -> {"method"}   (botocore's default chain with exactly these variables: the method of
+                         the credentials it picks, "env", "assume-role-with-web-identity",
+                         "shared-credentials-file", "container-role", "iam-role"; a web identity
+                         is not exchanged, the container and IMDS endpoints are asked)
 
 boto3 signs with the test server's static key (aws_test_server.ACCESS_KEY_ID / SECRET).
 """
@@ -77,8 +82,20 @@ def assume_role_with_web_identity(inp: Dict[str, Any]) -> Dict[str, Any]:
     return {"access_key_id": r["Credentials"]["AccessKeyId"]}
 
 
+def credential_source(inp: Dict[str, Any]) -> Dict[str, Any]:
+    env = loopback.oracle_need(inp, "env")
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name == "HOME":
+            del os.environ[name]
+    os.environ.update({str(k): str(v) for k, v in env.items()})
+    import botocore.session
+    creds = botocore.session.Session().get_credentials()
+    return {"method": creds.method if creds is not None else None}
+
+
 COMMANDS = {"sign": sign, "generate_data_key": generate_data_key, "decrypt": decrypt,
-            "encrypt": encrypt, "assume_role_with_web_identity": assume_role_with_web_identity}
+            "encrypt": encrypt, "assume_role_with_web_identity": assume_role_with_web_identity,
+            "credential_source": credential_source}
 
 if __name__ == "__main__":
     sys.exit(loopback.oracle_main(COMMANDS, "aws_oracle.py", None))

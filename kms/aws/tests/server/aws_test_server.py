@@ -18,10 +18,18 @@ UnrecognizedClientException. Unsigned requests pass only for STS AssumeRoleWithW
 Requests then go to moto unchanged; STS answers are read for the credentials they issue.
 
 Faults (POST /faults on the control port, loopback.py's format; server "kms", "sts", "imds" or
-"container"): throttle (400 ThrottlingException), unavailable (503), internal (500
-KMSInternalException), slow, reset, garbage, truncated, oversized, hang, expired (400
-ExpiredTokenException). Control routes: /health, /requests, /faults, /reset, and
-POST /metadata {"lifetime": seconds, "token": "..."} for the metadata servers' credentials.
+"container"): throttle, unavailable (503), internal (500), slow, reset, garbage, truncated,
+oversized, hang, expired (400 ExpiredTokenException). Each server answers them as the real one
+does: KMS with JSON 1.1 errors (400 ThrottlingException, 500 KMSInternalException), STS with its
+XML ErrorResponse (400 Throttling, 503 ServiceUnavailable, 500 InternalFailure), IMDS and the
+container endpoint with bare statuses (429, 503, 500). A fault's "action" picks the KMS or STS
+action, or the path of a metadata request (/latest/api/token, ...).
+
+The container endpoint serves the full-URI form at /creds (Authorization must be the container
+token) and the relative-URI form of ECS at /v2/credentials/<id> (no token, as on ECS).
+Temporary credentials (STS, IMDS, container) expire after the configured lifetime: STS answers
+are rewritten to it. Control routes: /health, /requests, /faults, /reset, and
+POST /metadata {"lifetime": seconds, "token": "..."}.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import datetime
 import http.client
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -116,6 +125,15 @@ class AwsErrors:
                 "expired": (400, "ExpiredTokenException", "The security token included in the request is expired")}
 
     def send_api_error(self, err: ApiError, request_id: str) -> None:
+        if getattr(self, "answering", "kms") == "sts":
+            # STS speaks the query protocol: XML errors.
+            body = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+                    "<Type>%s</Type><Code>%s</Code><Message>%s</Message></Error>"
+                    "<RequestId>%s</RequestId></ErrorResponse>"
+                    % ("Receiver" if err.status >= 500 else "Sender", err.code, err.message,
+                       request_id)).encode()
+            self._send(err.status, body, "text/xml", {"x-amzn-RequestId": request_id})
+            return
         body = json.dumps({"__type": err.code, "message": err.message}).encode()
         self._send(err.status, body, "application/x-amz-json-1.1", {"x-amzn-RequestId": request_id})
 
@@ -143,6 +161,7 @@ class FrontHandler(AwsErrors, BaseHandler):
         form = parse_qs(body.decode("utf-8", "replace")) if not target else {}
         action = target.split(".", 1)[1] if "." in target else (form.get("Action") or [""])[0]
         server = "kms" if target.startswith("TrentService.") else "sts"
+        self.answering = server
         entry: Dict[str, Any] = {"server": server, "action": action, "method": self.command,
                                  "path": self.path, "signed": bool(auth),
                                  "user_agent": self.headers.get("User-Agent"),
@@ -156,6 +175,9 @@ class FrontHandler(AwsErrors, BaseHandler):
                 entry["key_id"] = req.get("KeyId")
             except ValueError:
                 pass
+        else:
+            entry["role_arn"] = (form.get("RoleArn") or [None])[0]
+            entry["role_session_name"] = (form.get("RoleSessionName") or [None])[0]
         fault = self.state.take_fault(server, action)
         if fault is not None:
             if fault["kind"] in self.fault_errors():
@@ -173,6 +195,7 @@ class FrontHandler(AwsErrors, BaseHandler):
         entry["status"] = status
         self.state.record(entry)
         if server == "sts" and status == 200:
+            answer = self.expire_sts(answer)
             self.learn_sts(answer)
         self._send(status, answer, headers.get("Content-Type", "application/json"),
                    {k: v for k, v in headers.items() if k.lower() == "x-amzn-requestid"})
@@ -211,6 +234,20 @@ class FrontHandler(AwsErrors, BaseHandler):
         finally:
             conn.close()
 
+    def fault_errors(self) -> Dict[str, Tuple[int, str, str]]:
+        if getattr(self, "answering", "kms") == "sts":
+            return {"throttle": (400, "Throttling", "Rate exceeded"),
+                    "unavailable": (503, "ServiceUnavailable", "Service Unavailable"),
+                    "internal": (500, "InternalFailure", "internal error"),
+                    "expired": (400, "ExpiredTokenException", "expired")}
+        return super().fault_errors()
+
+    def expire_sts(self, answer: bytes) -> bytes:
+        """Sets the Expiration of issued credentials to now + the configured lifetime."""
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.state.lifetime)
+        stamp = expires.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+        return re.sub(rb"<Expiration>[^<]*</Expiration>", b"<Expiration>" + stamp + b"</Expiration>", answer)
+
     def learn_sts(self, answer: bytes) -> None:
         text = answer.decode("utf-8", "replace")
 
@@ -240,9 +277,14 @@ class MetadataHandler(AwsErrors, BaseHandler):
         entry: Dict[str, Any] = {"server": self.KIND, "method": self.command, "path": path,
                                  "token": bool(self.headers.get("x-aws-ec2-metadata-token")),
                                  "authorization": self.headers.get("Authorization"), "status": None}
-        fault = self.state.take_fault(self.KIND, None)
-        if fault is not None and self.apply_fault(fault, entry, request_id):
-            return
+        fault = self.state.take_fault(self.KIND, path)
+        if fault is not None:
+            entry["fault"] = fault["kind"]
+            if fault["kind"] in self.fault_errors():
+                entry["status"] = self.fault_errors()[fault["kind"]][0]
+                self.state.record(entry)
+            if self.apply_fault(fault, entry, request_id):
+                return
         status, obj = self.answer(path)
         entry["status"] = status
         self.state.record(entry)
@@ -251,8 +293,16 @@ class MetadataHandler(AwsErrors, BaseHandler):
         else:
             self._send(status, json.dumps(obj).encode(), "application/json")
 
+    def fault_errors(self) -> Dict[str, Tuple[int, str, str]]:
+        # The metadata endpoints throttle with 429 and fail with bare 5xx statuses.
+        return {"throttle": (429, "TooManyRequests", "Too Many Requests"),
+                "unavailable": (503, "ServiceUnavailable", "Service Unavailable"),
+                "internal": (500, "InternalError", "Internal Error")}
+
     def answer(self, path: str) -> Tuple[int, Any]:
         if self.KIND == "container":
+            if path.startswith("/v2/credentials/") and len(path) > len("/v2/credentials/"):
+                return 200, self.state.issue("CTR")  # the relative URI of ECS: no token
             if path != "/creds":
                 return 404, {"message": "not found"}
             if self.headers.get("Authorization") != self.state.container_token:

@@ -42,6 +42,7 @@ pub const TOKENS: &[&str] = &[
     "threads",
     "wrong-pin",
     "removal",
+    "comeback",
     "rotation",
     "garbage",
 ];
@@ -197,6 +198,48 @@ pub fn generate_aes_key(m: &Pkcs11, token: &str, label: &str, bytes: u64) -> Obj
         ],
     )
     .unwrap()
+}
+
+/// Puts an AES key of known `value` labelled `label` into the token (a token object, sensitive,
+/// never extractable): the same key can then be put into another token, as an HSM's backup
+/// restores it.
+pub fn import_aes_key(m: &Pkcs11, token: &str, label: &str, value: &[u8]) -> ObjectHandle {
+    let s = rw_session(m, token);
+    s.create_object(&[
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Value(value.to_vec()),
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Encrypt(true),
+        Attribute::Decrypt(true),
+        Attribute::Label(label.as_bytes().to_vec()),
+    ])
+    .unwrap()
+}
+
+/// A token labelled `label` (user PIN [`USER_PIN`]) initialised from inside this process in the
+/// module's free slot: SoftHSM2 only sees tokens that existed when it was initialised and those
+/// its own process initialises, so this is how a token comes (back) into a running test.
+pub fn insert_token(m: &Pkcs11, label: &str) -> Slot {
+    let free = m
+        .get_all_slots()
+        .unwrap()
+        .into_iter()
+        .find(|s| {
+            m.get_token_info(*s)
+                .map(|i| !i.token_initialized())
+                .unwrap_or(false)
+        })
+        .expect("SoftHSM2 keeps one slot with an uninitialised token");
+    m.init_token(free, &AuthPin::from(SO_PIN.to_owned()), label)
+        .unwrap();
+    let s = m.open_rw_session(free).unwrap();
+    s.login(UserType::So, Some(&AuthPin::from(SO_PIN.to_owned())))
+        .unwrap();
+    s.init_pin(&AuthPin::from(USER_PIN.to_owned())).unwrap();
+    s.logout().unwrap();
+    free
 }
 
 /// Destroys the AES key(s) labelled `label`.
