@@ -4,11 +4,11 @@
 //! `ValueError`.
 
 use crate::errors::{CoreResultExt, to_py_err};
+use crate::utf8::Utf8;
 use core::str::FromStr;
 use nacoscrypt_core::Error;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyString, PyTuple};
 
 /// The `InvalidArgument` exception for `reason`.
@@ -40,15 +40,22 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Int {
 }
 
 /// A Python `str` that is valid Unicode (`InvalidArgument` for a lone surrogate), borrowed
-/// from the interpreter without a copy; the default is `""`.
-#[derive(Debug, Default)]
-pub(crate) struct Str(Option<PyBackedStr>);
+/// from the interpreter without a copy (see `utf8.rs`); the default is `""`. Its `Debug` shows
+/// the length only: a `Str` may be a token or a secret.
+#[derive(Default)]
+pub(crate) struct Str(Option<Utf8>);
+
+impl core::fmt::Debug for Str {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Str(<{} bytes>)", self.len())
+    }
+}
 
 impl core::ops::Deref for Str {
     type Target = str;
 
     fn deref(&self) -> &str {
-        self.0.as_deref().unwrap_or("")
+        self.0.as_ref().map_or("", Utf8::as_str)
     }
 }
 
@@ -56,21 +63,19 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Str {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if !obj.is_instance_of::<PyString>() {
+        let Ok(text) = obj.cast::<PyString>() else {
             return Err(PyTypeError::new_err(format!(
                 "expected str, not {}",
                 obj.get_type().name()?
             )));
-        }
-        obj.extract::<PyBackedStr>()
-            .map(|s| Str(Some(s)))
-            .map_err(|e| {
-                classify(
-                    obj.py(),
-                    e,
-                    "a str holds a lone surrogate, which is not Unicode text",
-                )
-            })
+        };
+        Utf8::of(&text).map(|s| Str(Some(s))).map_err(|e| {
+            classify(
+                obj.py(),
+                e,
+                "a str holds a lone surrogate, which is not Unicode text",
+            )
+        })
     }
 }
 

@@ -18,6 +18,7 @@ mod kms;
 #[cfg(feature = "pkcs11")]
 mod pkcs11;
 mod token;
+mod utf8;
 
 use pyo3::prelude::*;
 

@@ -17,6 +17,7 @@ from nacoscrypt import (
     AuthSettings,
     Claims,
     InvalidArgument,
+    InvalidClaims,
     InvalidKey,
     InvalidSignature,
     SecretKey,
@@ -274,3 +275,24 @@ def test_auth_settings(tmp_path: Path) -> None:
     with pytest.raises(InvalidKey):
         AuthSettings.from_env(public).token_manager()
     assert AuthSettings.from_env(public).token_manager(allow_publicly_known=True).algorithm == "HS256"
+
+
+def test_str_arguments_are_read_in_place() -> None:
+    """str arguments are read from the interpreter's own UTF-8 form (no copy): ASCII, text
+    beyond ASCII (whose UTF-8 form the str caches), str subclasses and embedded NULs all
+    arrive intact, and the str is unchanged afterwards."""
+
+    class Text(str):
+        pass
+
+    manager = TokenManager(SecretKey.generate())
+    for subject in ["nacos", "Zoë 用户 🔐", Text("sub-class"), "x" * 4_000]:
+        token = manager.issue(subject, now=NOW)
+        assert token.subject == subject
+        assert manager.verify(Text(token.token), now=NOW).sub == subject
+        assert manager.verify(token.token, now=NOW).sub == subject
+    with pytest.raises(InvalidClaims):
+        manager.issue("a\x00b", now=NOW)  # read whole (NUL included), refused by the rule
+    text = "é" * 3
+    manager.issue(text, now=NOW)
+    assert text == "ééé" and len(text.encode()) == 6
