@@ -49,6 +49,24 @@ impl Failure {
         )
     }
 
+    /// `true` if the session's handle is no longer this pool's: the module closed the session
+    /// itself (its token was removed — PKCS#11 closes every session of a removed token —, the
+    /// handle is invalid, the module was finalised). Such a handle may already name another
+    /// session of the process, opened since by any thread, so it must never be closed again.
+    pub(crate) fn session_gone(&self) -> bool {
+        matches!(
+            self.rv(),
+            Some(
+                RvError::SessionHandleInvalid
+                    | RvError::SessionClosed
+                    | RvError::DeviceRemoved
+                    | RvError::TokenNotPresent
+                    | RvError::TokenNotRecognized
+                    | RvError::CryptokiNotInitialized
+            )
+        )
+    }
+
     /// `true` if the failure may mean that the token is gone: any module error, a key that is
     /// not found, a blob that does not authenticate (SoftHSM2 finds no objects and fails
     /// decryptions on a token deleted under it). The pool then checks that the token is there.

@@ -207,8 +207,9 @@ impl Pool {
                 Ok(v)
             }
             Err(e) if e.breaks_session() && retry => {
-                self.discard(session);
-                self.discard_idle();
+                let gone = e.session_gone();
+                self.discard(session, gone);
+                self.discard_idle(gone);
                 let session = self.open()?;
                 match f(&session) {
                     Ok(v) => {
@@ -225,13 +226,15 @@ impl Pool {
     /// What a failure in `session` means, and what becomes of the session.
     fn failed(&self, session: Session, e: Failure) -> Error {
         if e.breaks_session() {
-            self.discard(session);
-            self.discard_idle();
+            let gone = e.session_gone();
+            self.discard(session, gone);
+            self.discard_idle(gone);
             return e.into_error();
         }
         if e.suspect() && !self.token_present() {
-            self.discard(session);
-            self.discard_idle();
+            // The token is gone, and with it every session to it.
+            self.discard(session, true);
+            self.discard_idle(true);
             return self.token_gone();
         }
         self.give_back(session);
@@ -261,11 +264,12 @@ impl Pool {
         })
     }
 
-    /// Closes every idle session (they share the token of one that broke).
-    fn discard_idle(&self) {
+    /// Discards every idle session (they share the token of one that broke); `gone` as in
+    /// [`discard`](Self::discard).
+    fn discard_idle(&self, gone: bool) {
         let stale: Vec<Session> = std::mem::take(&mut *lock(&self.idle));
         for s in stale {
-            self.discard(s);
+            self.discard(s, gone);
         }
         *lock(&self.slot) = None;
     }
@@ -278,9 +282,18 @@ impl Pool {
         // Else the session is dropped, which closes it.
     }
 
-    fn discard(&self, session: Session) {
+    /// Takes `session` out of use. A session the module has closed itself (`gone`: its token
+    /// was removed, its handle is invalid) is forgotten, never closed: its handle may already
+    /// name a session another thread opened since (modules reuse handles), which `C_CloseSession`
+    /// would close under it. What is forgotten is the handle's number and a reference to the
+    /// module, which lives for the whole process anyway.
+    fn discard(&self, session: Session, gone: bool) {
         self.discarded.fetch_add(1, Ordering::Relaxed);
-        // Closing a dead session fails; there is nothing more to do about it.
-        let _ = session.close();
+        if gone {
+            std::mem::forget(session);
+        } else {
+            // A live session that failed (logged out under it, a device error): closed.
+            let _ = session.close();
+        }
     }
 }

@@ -38,6 +38,7 @@ fn code(e: &Error) -> String {
 
 #[test]
 fn round_trips_through_the_config_functions() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     let m = raw_module(&env.module);
     generate_aes_key(&m, "main", "master-256", 32);
@@ -115,6 +116,7 @@ fn round_trips_through_the_config_functions() {
 
 #[test]
 fn eight_threads_share_one_pool_and_one_login() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     let m = raw_module(&env.module);
     generate_aes_key(&m, "threads", "k", 32);
@@ -150,6 +152,7 @@ fn eight_threads_share_one_pool_and_one_login() {
 
 #[test]
 fn a_wrong_pin_is_a_clean_error_at_build() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     let path = pin_file("wrong-pin", "0000-not-the-pin");
     let err = Pkcs11Kms::builder()
@@ -175,6 +178,7 @@ fn a_wrong_pin_is_a_clean_error_at_build() {
 
 #[test]
 fn a_missing_key_token_or_module_is_a_clean_error() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     let kms = kms("main", "no-such-key");
     let err = kms.encrypt("", b"x", &Context::new()).unwrap_err();
@@ -244,6 +248,7 @@ fn a_missing_key_token_or_module_is_a_clean_error() {
 
 #[test]
 fn key_rotation_inside_the_token() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     let m = raw_module(&env.module);
     generate_aes_key(&m, "rotation", "nacos-2025", 32);
@@ -302,6 +307,7 @@ fn key_rotation_inside_the_token() {
 
 #[test]
 fn the_token_removed_mid_run_is_a_clean_error_never_a_hang() {
+    let _tokens = common::exclusive();
     let Some(env) = env() else { return };
     let m = raw_module(&env.module);
     generate_aes_key(&m, "removal", "k", 32);
@@ -387,6 +393,7 @@ fn the_token_removed_mid_run_is_a_clean_error_never_a_hang() {
 
 #[test]
 fn a_token_that_comes_back_is_used_again() {
+    let _tokens = common::exclusive();
     let Some(env) = env() else { return };
     let m = raw_module(&env.module);
     // The key's value is known to the test only so that the "same" token can come back with it
@@ -464,6 +471,7 @@ fn a_token_that_comes_back_is_used_again() {
 
 #[test]
 fn garbage_blobs_are_clean_errors() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     let m = raw_module(&env.module);
     generate_aes_key(&m, "garbage", "k", 32);
@@ -526,6 +534,7 @@ fn garbage_blobs_are_clean_errors() {
 
 #[test]
 fn the_pin_comes_from_the_environment() {
+    let _tokens = common::shared();
     let Some(env) = env() else { return };
     // A variable only this test reads (set before any thread of this test starts).
     let err = Pin::from_env("NACOSCRYPT_TEST_PKCS11_PIN_UNSET").unwrap_err();

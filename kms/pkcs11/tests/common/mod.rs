@@ -22,7 +22,23 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// SoftHSM2 keeps its slots and sessions per process, and reuses session handles: a test that
+/// removes a token (or brings one back) changes what the other tests' sessions and handles
+/// refer to. Those tests run alone ([`exclusive`]); every other test holds [`shared`], so they
+/// still run side by side (and the concurrency tests use their own threads).
+static TOKEN_SET: RwLock<()> = RwLock::new(());
+
+/// For a test that leaves the set of tokens as it is.
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    TOKEN_SET.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// For a test that removes or inserts a token while the process runs.
+pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    TOKEN_SET.write().unwrap_or_else(PoisonError::into_inner)
+}
 
 pub const USER_PIN: &str = "4321-user";
 pub const SO_PIN: &str = "8765-so";
