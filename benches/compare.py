@@ -3,6 +3,7 @@
 
 - the criterion suites (`cargo bench -p nacoscrypt-benches`: tokens, config, the C ABI), read
   back from <target>/criterion/**/new/estimates.json (median of each benchmark);
+- `cargo bench --bench ffi_paired`: the C ABI's cost over the core's verify, in interleaved pairs;
 - the Python binding against PyJWT and `cryptography` (benches/py_bench.py, run with the
   interpreter of build/venv-py; created by scripts/test-python.sh when missing).
 
@@ -63,6 +64,16 @@ def run_rust(quick: bool) -> None:
         cmd += ["--warm-up-time", "0.5", "--measurement-time", "1"]
     print("==", " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr)
+
+
+def run_paired() -> dict[str, float]:
+    """The C ABI's cost over the core's verify, measured in interleaved pairs
+    (benches/benches/ffi_paired.rs): one JSON line on stdout."""
+    cmd = ["cargo", "bench", "--locked", "-p", "nacoscrypt-benches", "--bench", "ffi_paired"]
+    print("==", " ".join(cmd), file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith('{"ffi_paired/'))
+    return json.loads(line)
 
 
 def run_kms(quick: bool) -> dict[str, float]:
@@ -212,6 +223,21 @@ class Table:
         self.rows.append([op, "", fmt_time(ours), peer, fmt_time(base), diff,
                           f"< {limit_ns:.0f} ns over", verdict])
 
+    def paired(self, op: str, diff_id: str, peer: str, limit_ns: float) -> None:
+        """A difference measured in pairs (ffi_paired): its median over the rounds, with the
+        first and third quartiles."""
+        d, low, high = (self.r.get(diff_id + suffix) for suffix in ("", "_q1", "_q3"))
+        verdict, shown, spread = "n/a", "—", ""
+        if d is not None:
+            ok = d * 1e9 < limit_ns
+            verdict = "pass" if ok else "MISS"
+            self.verdicts.append((f"{op} (paired)", ok))
+            shown = f"{d * 1e9:+.0f} ns"
+            if low is not None and high is not None:
+                spread = f" (quartiles {low * 1e9:+.0f} … {high * 1e9:+.0f})"
+        self.rows.append([op, "", "—", peer, fmt_time(self.r.get("ffi_paired/core")),
+                          shown + spread, f"< {limit_ns:.0f} ns over", verdict])
+
     def markdown(self) -> str:
         head = ["operation", "size", "this project", "peer", "peer time", "ours ÷ peer",
                 "target", "result"]
@@ -259,6 +285,11 @@ def build_table(r: dict[str, float]) -> Table:
     t.overhead("token verify HS256 via C ABI (NULL outputs)",
                "token_verify_HS256/nacoscrypt_ffi_null_outputs",
                "token_verify_HS256/nacoscrypt", "core TokenManager::verify", 50)
+    # The same two differences measured in interleaved pairs: drift between benchmarks cancels.
+    t.paired("token verify HS256 via C ABI (NULL outputs), paired",
+             "ffi_paired/null_outputs_over_core", "core verify, same rounds", 50)
+    t.paired("token verify HS256 via C ABI (subject out + string_free), paired",
+             "ffi_paired/subject_over_core", "core verify, same rounds", 50)
     # Threads: one shared handle, the same number of calls split over 1 or 2 threads.
     for op, name in (("verify", "token verify HS256 via C ABI"),
                      ("cache_login_hit", "token cache login hit via C ABI")):
@@ -347,8 +378,10 @@ def main() -> int:
     before = machine()
     if not args.skip_rust:
         run_rust(args.quick)
+    paired = {} if args.skip_rust else run_paired()
     kms = {} if args.skip_rust or args.skip_kms else run_kms(args.quick)
     results = read_criterion(None if args.skip_rust else started - 1)
+    results.update(paired)
     results.update(kms)
     if not args.skip_python:
         results.update(run_python(args.rebuild_python))
