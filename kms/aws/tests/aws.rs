@@ -663,7 +663,8 @@ fn web_identity_from_a_profile() {
 #[test]
 fn sts_and_container_credentials_are_refreshed_before_expiry() {
     let Some((s, _g)) = server() else { return };
-    s.control("POST", "/metadata", &json!({"lifetime": 4}));
+    // 10 s: long enough that a loaded machine finishes the first uses within the first half.
+    s.control("POST", "/metadata", &json!({"lifetime": 10}));
     let mut env = web_identity_env(s);
     env.push(("AWS_EC2_METADATA_DISABLED", "true".to_owned()));
     let sts_kms = s.builder_with(Env::from_pairs(env)).build().unwrap();
@@ -693,8 +694,8 @@ fn sts_and_container_credentials_are_refreshed_before_expiry() {
         .unwrap();
     assert_eq!(requests_to(s, "sts").len(), 1);
     assert_eq!(requests_to(s, "container").len(), 1);
-    // From half their life (2 s of 4) on, the next call fetches new ones, before expiry.
-    std::thread::sleep(Duration::from_millis(2300));
+    // From half their life (5 s of 10) on, the next call fetches new ones, before expiry.
+    std::thread::sleep(Duration::from_millis(5300));
     for (kms, first) in [(&sts_kms, &first_sts), (&container_kms, &first_ctr)] {
         kms.encrypt("alias/nacos", b"x", &Context::new()).unwrap();
         let second = kms.check("alias/nacos").unwrap();
@@ -803,7 +804,12 @@ fn credential_endpoints_that_fail_for_a_while_are_retried() {
             |a| json!(a),
         );
         let same = asked.iter().filter(|r| r["path"] == path).count();
-        assert_eq!(same, count as usize + 1, "{source} {kind}: {asked:?}");
+        // Each failure was tried again; on a loaded machine an answer slower than the short
+        // test timeouts is one more (legitimate) retry, within the policy's 4 attempts.
+        assert!(
+            same > count as usize && same <= 4,
+            "{source} {kind}: {count} failures, {same} requests: {asked:?}"
+        );
         assert!(!s.get("secret").is_empty());
     }
     s.reset();
