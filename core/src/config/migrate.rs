@@ -642,6 +642,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "many entries and threads: minutes interpreted")]
     fn rewrap_and_rekey_every_scheme_and_format() {
         let old = ring(&["old"]);
         let new = ring(&["new"]);
@@ -861,6 +862,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "many entries and threads: minutes interpreted")]
     fn rotation_inside_one_keyring_migrates_old_versions_and_skips_current_ones() {
         let mut k = ring(&["alias/k", "alias/other"]);
         let mut entries = Vec::new();
@@ -945,6 +947,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "many entries and threads: minutes interpreted")]
     fn an_injected_kms_fault_fails_its_entry_and_the_rest_go_on() {
         use crate::config::doctor::tests::FaultyKms;
         let old = ring(&["old"]);
