@@ -293,6 +293,7 @@ def test_str_arguments_are_read_in_place() -> None:
         assert manager.verify(token.token, now=NOW).sub == subject
     with pytest.raises(InvalidClaims):
         manager.issue("a\x00b", now=NOW)  # read whole (NUL included), refused by the rule
+    assert Claims("", 1).sub == ""  # the empty str: a valid, empty borrow
     text = "é" * 3
     manager.issue(text, now=NOW)
     assert text == "ééé" and len(text.encode()) == 6
